@@ -1,0 +1,165 @@
+"""Pydantic models of the composed Hydra config (DESIGN §3, §4).
+
+Every model forbids unknown keys, and every bound lives in a ``Field`` so the error formatter can
+say "must be within [0, 1]" without a second copy of the limits. Field descriptions double as the
+generated config reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, values are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PPOConfig(Section):
+    """PPO hyperparameters (DESIGN §6.1)."""
+
+    name: Literal["ppo"] = "ppo"
+    learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
+    lr_decay: bool = Field(False, description="decay the learning rate linearly to 0")
+    clip_param: float = Field(0.2, ge=0, le=1, description="surrogate clip epsilon")
+    value_loss_coef: float = Field(0.5, ge=0, description="weight of the value loss")
+    entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
+    num_epochs: int = Field(4, ge=1, le=64, description="passes over each dataset batch")
+    mini_batch_size: int = Field(32, ge=1, description="upper bound on minibatch size")
+    num_mini_batches: int = Field(4, ge=1, le=1024, description="minibatches per pass")
+    gae_lambda: float = Field(0.95, ge=0, le=1, description="GAE lambda")
+    gamma: float = Field(0.99, ge=0, le=1, description="discount factor")
+    max_grad_norm: float = Field(0.5, ge=0, description="gradient clip norm; 0 disables clipping")
+    value_clip: float = Field(0.2, ge=0, le=1, description="value clip range; 0 disables it")
+    advantage_normalization: bool = Field(True, description="normalise advantages per batch")
+
+
+class ReplayDataConfig(Section):
+    """Replay data from a manifest or capture folder (DESIGN §8)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    target: Literal["townlet.data.replay.ReplayDataModule"] = Field(
+        "townlet.data.replay.ReplayDataModule", alias="_target_", description="the datamodule"
+    )
+    manifest: str | None = Field(
+        None, description="manifest file or capture folder; null = embedded"
+    )
+    batch_size: int = Field(4, ge=1, description="samples per dataset batch")
+    shuffle: bool = Field(True, description="reshuffle batches every epoch")
+    seed: int = Field(0, ge=0, description="shuffle seed")
+    drop_last: bool = Field(False, description="drop each shape bucket's short last batch")
+    streaming: bool = Field(False, description="read samples when needed, not all at start")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).exists():
+            raise ValueError("file not found")
+        return value
+
+
+class DeviceConfig(Section):
+    """Accelerator selection (DESIGN §4)."""
+
+    name: Literal["auto", "cpu", "gpu"] = "auto"
+    accelerator: Literal["auto", "cpu", "gpu", "cuda"] = "auto"
+    devices: int | list[int] | str = Field(1, description="device count or indices")
+    strategy: str = Field("auto", description="Lightning strategy")
+    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed", "64-true"] = "32-true"
+
+
+class PolicyConfig(Section):
+    """Network shape (DESIGN §6.3)."""
+
+    name: Literal["conflict_aware"] = "conflict_aware"
+    hidden_dim: int = Field(256, ge=1, description="width of the encoders and trunk")
+    encoder: Literal["mlp", "conv"] = "mlp"
+
+
+class TrainerConfig(Section):
+    """The Lightning Trainer options townlet exposes."""
+
+    max_epochs: int = Field(5, ge=1, description="training cycles")
+    log_every_n_steps: int = Field(1, ge=1, description="Lightning logging cadence")
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = True
+    deterministic: bool = False
+    num_nodes: int = Field(1, ge=1, description="machines under torchrun/SLURM")
+    limit_train_batches: int | float | None = Field(
+        None, gt=0, description="fraction or count of batches per epoch; null = all"
+    )
+    profiler: Literal["simple", "advanced"] | None = None
+
+
+class TargetSpec(BaseModel):
+    """A Hydra ``_target_`` entry; its other keys go to the target's constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    target: str = Field(alias="_target_", description="import path of the class to build")
+
+
+class TelemetryCallbackConfig(BaseModel):
+    """The telemetry callback's options (DESIGN §7.2)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    target: str = Field(alias="_target_")
+    path: str = Field(description="the NDJSON stream")
+    log_frequency: int = Field(1, ge=1, description="write epoch e when e % log_frequency == 0")
+    max_log_entries: int = Field(0, ge=0, description="rotate after this many lines; 0 = never")
+
+
+class CallbacksConfig(BaseModel):
+    """Lightning callbacks by name; extra entries are any ``_target_`` callback."""
+
+    model_config = ConfigDict(extra="allow")
+
+    telemetry: TelemetryCallbackConfig | None = None
+    model_checkpoint: TargetSpec | None = None
+    progress_bar: TargetSpec | None = None
+
+    @model_validator(mode="after")
+    def _extras_are_targets(self) -> CallbacksConfig:
+        for name, spec in (self.model_extra or {}).items():
+            if not isinstance(spec, dict) or "_target_" not in spec:
+                raise ValueError(f"callback '{name}' needs a _target_ entry")
+        return self
+
+
+class PathsConfig(Section):
+    """Folders; every artifact path derives from output_dir."""
+
+    root_dir: str
+    output_dir: str
+    log_dir: str
+
+
+class TrainConfig(Section):
+    """The whole composed config of ``python -m townlet.train``."""
+
+    task_name: str = "train"
+    seed: int = Field(0, ge=0, description="global seed")
+    ckpt_path: str | None = Field(None, description="checkpoint to resume from")
+    optimized_metric: str | None = Field("loss_total", description="result key for sweepers")
+    strategy: PPOConfig
+    data: ReplayDataConfig
+    device: DeviceConfig
+    policy: PolicyConfig
+    trainer: TrainerConfig
+    logger: dict[str, TargetSpec] = Field(default_factory=dict)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    paths: PathsConfig
+
+    @field_validator("ckpt_path")
+    @classmethod
+    def _ckpt_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError("file not found")
+        return value

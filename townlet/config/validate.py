@@ -1,0 +1,87 @@
+"""Turn a composed config into pydantic models, or one ``config error:`` line (DESIGN §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from townlet.config.models import TrainConfig
+from townlet.errors import ConfigError
+
+_BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def _field_bounds(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """Describe the bounds of the field at ``loc`` from its ``Field`` metadata."""
+    field = None
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+    if field is None:
+        return None
+    low: object = None
+    high: object = None
+    low_open = high_open = False
+    for meta in field.metadata:
+        if isinstance(meta, Ge):
+            low = meta.ge
+        elif isinstance(meta, Gt):
+            low, low_open = meta.gt, True
+        elif isinstance(meta, Le):
+            high = meta.le
+        elif isinstance(meta, Lt):
+            high, high_open = meta.lt, True
+    if low is not None and high is not None:
+        return f"must be within {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"must be {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f"must be {'<' if high_open else '<='} {high}"
+    return None
+
+
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
+    """One ``key=value — problem`` phrase for a pydantic error."""
+    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    key = ".".join(str(part) for part in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key} — unknown key (not a field of this section)"
+    if kind == "missing":
+        return f"{key} — is required"
+    value = error.get("input")
+    shown = f"{key}={value}"
+    if kind in _BOUND_ERRORS:
+        bounds = _field_bounds(model, loc)
+        if bounds:
+            return f"{shown} — {bounds}"
+    if kind == "literal_error":
+        return f"{shown} — {error['msg'].replace('Input should be', 'must be')}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{shown} — {message[0].lower()}{message[1:]}"
+
+
+def format_validation_error(err: ValidationError, model: type[BaseModel]) -> str:
+    """The first problem as one line; the count of any others is appended."""
+    errors = err.errors()
+    line = _describe(errors[0], model)
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more problem(s))"
+    return line
+
+
+def validate_train_config(config: Mapping[str, Any]) -> TrainConfig:
+    """Validate a resolved config mapping; raise ConfigError with one line on any bad value."""
+    try:
+        return TrainConfig.model_validate(dict(config))
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, TrainConfig)) from None

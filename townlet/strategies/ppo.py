@@ -1,0 +1,191 @@
+"""PPO as a LightningModule with manual optimisation (DESIGN §5, §6).
+
+One ``training_step`` receives one dataset batch of [B, T] transitions, computes GAE once, then
+runs ``num_epochs`` passes of shuffled minibatches over it. Lightning owns the loop, devices,
+checkpoints and loggers; the maths lives in :mod:`townlet.strategies.losses`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from torch import Tensor
+
+from townlet.config.models import PolicyConfig, PPOConfig
+from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.strategies import losses
+from townlet.strategies.ppo_stats import EpochStats
+
+FLAT_KEYS = ("map", "features", "actions", "old_log_probs", "action_mask")
+
+
+class PPOModule(L.LightningModule):
+    """Proximal Policy Optimisation on dataset batches of whole trajectories."""
+
+    def __init__(
+        self,
+        strategy: dict[str, Any],
+        policy: dict[str, Any],
+        map_shape: list[int],
+        feature_dim: int,
+        action_dim: int,
+        feature_names: list[str],
+        seed: int = 0,
+        max_epochs: int = 1,
+    ) -> None:
+        super().__init__()
+        # Plain containers only, so checkpoints load with torch.load(weights_only=True).
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.ppo = PPOConfig.model_validate(strategy)
+        policy_cfg = PolicyConfig.model_validate(policy)
+        self.policy = ConflictAwarePolicy(
+            map_shape=(map_shape[0], map_shape[1], map_shape[2]),
+            feature_dim=feature_dim,
+            action_dim=action_dim,
+            hidden_dim=policy_cfg.hidden_dim,
+            encoder=policy_cfg.encoder,
+        )
+        self.stats = EpochStats(
+            rivalry_index=feature_names.index("rivalry_max"),
+            avoid_index=feature_names.index("rivalry_avoid_count"),
+        )
+        # Environment steps are the x-axis (DESIGN §5); kept in the checkpoint.
+        self.agent_steps = 0
+        # A private generator makes minibatch order independent of anything else using torch RNG.
+        self.minibatch_rng = torch.Generator().manual_seed(seed)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.ppo.learning_rate, eps=1e-5)
+        if not self.ppo.lr_decay:
+            return optimizer
+        total = max(1, int(self.hparams["max_epochs"]))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: max(0.0, 1.0 - epoch / total)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_train_epoch_start(self) -> None:
+        self.stats.reset()
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        dataset = str(batch.get("dataset", "<unnamed>"))
+        batch_index = int(batch.get("batch_index", batch_idx))
+        rewards, values, dones = batch["rewards"], batch["value_preds"], batch["dones"]
+        losses.assert_finite(rewards, "rewards", dataset, batch_index)
+        losses.assert_finite(values, "value predictions", dataset, batch_index)
+        with torch.no_grad():
+            advantages = losses.generalized_advantage_estimate(
+                rewards, values, dones, self.ppo.gamma, self.ppo.gae_lambda
+            )
+            returns = losses.returns_from_advantages(advantages, values)
+        losses.assert_finite(advantages, "advantages", dataset, batch_index)
+        losses.assert_finite(returns, "returns", dataset, batch_index)
+
+        flat = {key: batch[key].flatten(0, 1) for key in FLAT_KEYS if key in batch}
+        old_values = values[..., : rewards.shape[-1]].reshape(-1)
+        raw_advantages = advantages.reshape(-1)
+        flat_returns = returns.reshape(-1)
+        raw_std = raw_advantages.std(unbiased=False)
+        if self.ppo.advantage_normalization:
+            train_advantages, _ = losses.normalize_advantages(raw_advantages)
+        else:
+            train_advantages = raw_advantages
+        self.stats.add_batch(
+            rewards.reshape(-1),
+            train_advantages,
+            raw_std,
+            flat_returns,
+            old_values,
+            flat["features"],
+        )
+        self.stats.add_episodes(rewards, dones)
+        self._update(flat, train_advantages, flat_returns, old_values)
+        self.agent_steps += int(rewards.numel())
+
+    def _update(
+        self, flat: dict[str, Tensor], advantages: Tensor, returns: Tensor, old_values: Tensor
+    ) -> None:
+        """``num_epochs`` passes of clipped-surrogate minibatch updates over one batch."""
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)  # one optimiser, configured above
+        hp = self.ppo
+        size, _ = losses.minibatch_plan(advantages.numel(), hp.mini_batch_size, hp.num_mini_batches)
+        params = [p for p in self.policy.parameters() if p.requires_grad]
+        for _ in range(hp.num_epochs):
+            for index in losses.minibatch_indices(advantages.numel(), size, self.minibatch_rng):
+                index = index.to(advantages.device, non_blocking=True)
+                mask = flat["action_mask"][index] if "action_mask" in flat else None
+                new_log_probs, entropy, new_values = self.policy.evaluate_actions(
+                    flat["map"][index], flat["features"][index], flat["actions"][index], mask
+                )
+                old_log_probs = flat["old_log_probs"][index]
+                mb_advantages = advantages[index]
+                ratio = losses.probability_ratio(new_log_probs, old_log_probs)
+                policy_loss = losses.clipped_surrogate_loss(ratio, mb_advantages, hp.clip_param)
+                value_loss = losses.clipped_value_loss(
+                    new_values, old_values[index], returns[index], hp.value_clip
+                )
+                mean_entropy = entropy.mean()
+                loss = losses.ppo_total_loss(
+                    policy_loss, value_loss, mean_entropy, hp.value_loss_coef, hp.entropy_coef
+                )
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss)
+                # Measured before clipping, and even when clipping is off (max_grad_norm = 0).
+                grad_norm = torch.nn.utils.get_total_norm(
+                    [p.grad for p in params if p.grad is not None]
+                )
+                if hp.max_grad_norm > 0:
+                    self.clip_gradients(
+                        optimizer.optimizer,
+                        gradient_clip_val=hp.max_grad_norm,
+                        gradient_clip_algorithm="norm",
+                    )
+                optimizer.step()
+                with torch.no_grad():
+                    self.stats.add_minibatch(
+                        loss_policy=policy_loss,
+                        loss_value=value_loss,
+                        loss_entropy=mean_entropy,
+                        loss_total=loss,
+                        kl_divergence=losses.approx_kl_old(new_log_probs, old_log_probs),
+                        approx_kl=losses.approx_kl_k3(ratio),
+                        clip_fraction=losses.clip_fraction(ratio, hp.clip_param),
+                        grad_norm=grad_norm,
+                        adv_mean=mb_advantages.mean(),
+                        adv_std=mb_advantages.std(unbiased=False),
+                    )
+
+    def on_train_epoch_end(self) -> None:
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()  # type: ignore[union-attr]
+
+    def current_learning_rate(self) -> float:
+        """The learning rate this epoch's updates used."""
+        optimizer = self.optimizers()
+        return float(optimizer.param_groups[0]["lr"])  # type: ignore[union-attr]
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """This epoch's PPO telemetry values, read by the telemetry callback."""
+        metrics = self.stats.summary()
+        metrics["lr"] = self.current_learning_rate()
+        metrics["agent_steps"] = float(self.agent_steps)
+        metrics["optimizer_steps"] = float(self.trainer.global_step)
+        return metrics
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["townlet"] = {
+            "agent_steps": int(self.agent_steps),
+            "minibatch_rng": self.minibatch_rng.get_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("townlet", {})
+        self.agent_steps = int(state.get("agent_steps", 0))
+        if "minibatch_rng" in state:
+            self.minibatch_rng.set_state(state["minibatch_rng"])

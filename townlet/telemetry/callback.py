@@ -1,0 +1,168 @@
+"""Lightning callback writing telemetry.ndjson and the SB3-named TensorBoard scalars (DESIGN §7).
+
+The module computes the PPO numbers; this callback adds the stream counters (``steps``,
+``log_stream_offset``, ``cycle_id``), the data source's fields and timings, validates the record
+against the one schema, writes it from global rank 0, and sends the same numbers to every logger
+with agent-steps as the step. Its counters live in ``state_dict`` so resumed runs continue exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, TELEMETRY_VERSION, TelemetryRecord
+from townlet.telemetry.tags import tb_scalars, write_layout
+from townlet.telemetry.writer import NDJSONWriter
+
+log = logging.getLogger(__name__)
+
+# Counters a data source without a live town reports as zero (DESIGN §7.1).
+_EVENT_KEYS = (
+    "rollout_ticks",
+    "queue_conflict_events",
+    "queue_conflict_intensity_sum",
+    *ALWAYS_WRITTEN_KEYS,
+)
+
+
+def data_source_metrics(datamodule: Any) -> dict[str, Any]:
+    """data_mode, baseline_* and this epoch's event counters from the datamodule."""
+    metrics: dict[str, Any] = dict.fromkeys(_EVENT_KEYS, 0.0)
+    metrics["data_mode"] = getattr(datamodule, "data_mode", "replay")
+    metrics.update(getattr(datamodule, "baseline_metrics", {}) or {})
+    epoch_metrics = getattr(datamodule, "epoch_metrics", None)
+    if callable(epoch_metrics):
+        metrics.update(epoch_metrics())
+    return metrics
+
+
+def build_record(
+    metrics: dict[str, float],
+    source: dict[str, Any],
+    *,
+    epoch: int,
+    duration: float,
+    counters: dict[str, Any],
+    run_info: dict[str, Any],
+) -> dict[str, Any]:
+    """One validated record: run info, data source fields, PPO numbers and stream counters."""
+    record = {
+        **run_info,
+        **source,
+        **metrics,
+        **counters,
+        "epoch": epoch,
+        "telemetry_version": TELEMETRY_VERSION,
+        "epoch_duration_sec": duration,
+        "fps": metrics["transitions"] / duration if duration > 0 else 0.0,
+    }
+    return TelemetryRecord.model_validate(record).to_json_dict()
+
+
+class TelemetryCallback(L.Callback):
+    """Writes one telemetry_version 1.1 record per logged epoch."""
+
+    def __init__(
+        self,
+        path: str,
+        log_frequency: int = 1,
+        max_log_entries: int = 0,
+        run_info: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = str(Path(path).resolve())
+        self.log_frequency = log_frequency
+        self.max_log_entries = max_log_entries
+        self.run_info = dict(run_info or {})
+        self.run_id = uuid.uuid4().hex[:12]
+        self.steps = 0
+        self.log_stream_offset = 0
+        self.cycle_id = -1
+        self.last_record: dict[str, Any] | None = None
+        self._writer_state: dict[str, int] | None = None
+        self._writer: NDJSONWriter | None = None
+        self._epoch_start = 0.0
+
+    # -- Lightning hooks ---------------------------------------------------------------------
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    write_layout(logger.log_dir)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        duration = time.perf_counter() - self._epoch_start
+        epoch = trainer.current_epoch + 1
+        metrics = pl_module.epoch_metrics()  # type: ignore[operator]
+        source = data_source_metrics(trainer.datamodule)  # type: ignore[attr-defined]
+        self.steps += int(metrics["transitions"])
+        self.log_stream_offset += 1  # counts every computed epoch, logged or not
+        self.cycle_id += int(source.pop("rollout_collections", 0))
+        counters = {
+            "steps": self.steps,
+            "log_stream_offset": self.log_stream_offset,
+            "cycle_id": self.cycle_id,
+            "run_id": self.run_id,
+        }
+        self.last_record = build_record(
+            metrics,
+            source,
+            epoch=epoch,
+            duration=duration,
+            counters=counters,
+            run_info=self.run_info,
+        )
+        if epoch % self.log_frequency != 0:
+            return
+        if trainer.is_global_zero:
+            self._get_writer().write(self.last_record)
+        scalars = tb_scalars(self.last_record)
+        for logger in trainer.loggers:
+            logger.log_metrics(scalars, step=int(metrics["agent_steps"]))
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    # -- checkpointed counters (plain ints and strings only) ---------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        writer_state = self._writer.state_dict() if self._writer else self._writer_state
+        return {
+            "path": self.path,
+            "run_id": self.run_id,
+            "steps": self.steps,
+            "log_stream_offset": self.log_stream_offset,
+            "cycle_id": self.cycle_id,
+            "writer": dict(writer_state) if writer_state else None,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.steps = int(state_dict["steps"])
+        self.log_stream_offset = int(state_dict["log_stream_offset"])
+        self.cycle_id = int(state_dict["cycle_id"])
+        self.run_id = str(state_dict.get("run_id", self.run_id))
+        # A resumed run continues the stream it came from (DESIGN §7.4), wherever it now runs.
+        saved_path = state_dict.get("path")
+        if saved_path and saved_path != self.path:
+            log.info("resuming telemetry stream %s (checkpoint's run)", saved_path)
+            self.path = str(saved_path)
+        self._writer_state = state_dict.get("writer")
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _get_writer(self) -> NDJSONWriter:
+        if self._writer is None:
+            self._writer = NDJSONWriter(self.path, self.max_log_entries)
+            if self._writer_state:
+                self._writer.load_state_dict(self._writer_state)
+        return self._writer
