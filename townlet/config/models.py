@@ -22,7 +22,7 @@ class Section(BaseModel):
 class PPOConfig(Section):
     """PPO hyperparameters (DESIGN §6.1)."""
 
-    name: Literal["ppo"] = "ppo"
+    name: Literal["ppo"] = Field("ppo", description="the strategy")
     learning_rate: float = Field(3e-4, gt=0, description="Adam learning rate")
     lr_decay: bool = Field(False, description="decay the learning rate linearly to 0")
     clip_param: float = Field(0.2, ge=0, le=1, description="surrogate clip epsilon")
@@ -67,19 +67,25 @@ class ReplayDataConfig(Section):
 class DeviceConfig(Section):
     """Accelerator selection (DESIGN §4)."""
 
-    name: Literal["auto", "cpu", "gpu"] = "auto"
-    accelerator: Literal["auto", "cpu", "gpu", "cuda"] = "auto"
+    name: Literal["auto", "cpu", "gpu"] = Field("auto", description="the device preset")
+    accelerator: Literal["auto", "cpu", "gpu", "cuda"] = Field(
+        "auto", description="Lightning accelerator; auto = most-free CUDA device, else CPU"
+    )
     devices: int | list[int] | str = Field(1, description="device count or indices")
     strategy: str = Field("auto", description="Lightning strategy")
-    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed", "64-true"] = "32-true"
+    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed", "64-true"] = Field(
+        "32-true", description="Lightning precision"
+    )
 
 
 class PolicyConfig(Section):
     """Network shape (DESIGN §6.3)."""
 
-    name: Literal["conflict_aware"] = "conflict_aware"
+    name: Literal["conflict_aware"] = Field("conflict_aware", description="the network")
     hidden_dim: int = Field(256, ge=1, description="width of the encoders and trunk")
-    encoder: Literal["mlp", "conv"] = "mlp"
+    encoder: Literal["mlp", "conv"] = Field(
+        "mlp", description="map encoder: flatten + Linear, or a small CNN"
+    )
 
 
 class TrainerConfig(Section):
@@ -87,14 +93,14 @@ class TrainerConfig(Section):
 
     max_epochs: int = Field(5, ge=1, description="training cycles")
     log_every_n_steps: int = Field(1, ge=1, description="Lightning logging cadence")
-    enable_progress_bar: bool = True
-    enable_model_summary: bool = True
-    deterministic: bool = False
+    enable_progress_bar: bool = Field(True, description="Lightning's progress bar")
+    enable_model_summary: bool = Field(True, description="print the network summary at start")
+    deterministic: bool = Field(False, description="torch deterministic algorithms")
     num_nodes: int = Field(1, ge=1, description="machines under torchrun/SLURM")
     limit_train_batches: int | float | None = Field(
         None, gt=0, description="fraction or count of batches per epoch; null = all"
     )
-    profiler: Literal["simple", "advanced"] | None = None
+    profiler: Literal["simple", "advanced"] | None = Field(None, description="Lightning profiler")
 
 
 class TargetSpec(BaseModel):
@@ -110,7 +116,7 @@ class TelemetryCallbackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    target: str = Field(alias="_target_")
+    target: str = Field(alias="_target_", description="the callback class")
     path: str = Field(description="the NDJSON stream")
     log_frequency: int = Field(1, ge=1, description="write epoch e when e % log_frequency == 0")
     max_log_entries: int = Field(0, ge=0, description="rotate after this many lines; 0 = never")
@@ -136,15 +142,15 @@ class CallbacksConfig(BaseModel):
 class PathsConfig(Section):
     """Folders; every artifact path derives from output_dir."""
 
-    root_dir: str
-    output_dir: str
-    log_dir: str
+    root_dir: str = Field(description="project root, for relative data paths")
+    output_dir: str = Field(description="this run's folder")
+    log_dir: str = Field(description="where run folders are created")
 
 
 class TrainConfig(Section):
     """The whole composed config of ``python -m townlet.train``."""
 
-    task_name: str = "train"
+    task_name: str = Field("train", description="names the run in logs")
     seed: int = Field(0, ge=0, description="global seed")
     ckpt_path: str | None = Field(None, description="checkpoint to resume from")
     optimized_metric: str | None = Field("loss_total", description="result key for sweepers")
@@ -153,8 +159,12 @@ class TrainConfig(Section):
     device: DeviceConfig
     policy: PolicyConfig
     trainer: TrainerConfig
-    logger: dict[str, TargetSpec] = Field(default_factory=dict)
-    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    logger: dict[str, TargetSpec] = Field(
+        default_factory=dict, description="Lightning loggers by name (logger group)"
+    )
+    callbacks: CallbacksConfig = Field(
+        default_factory=CallbacksConfig, description="Lightning callbacks by name"
+    )
     paths: PathsConfig
 
     @field_validator("ckpt_path")

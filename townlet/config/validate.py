@@ -7,6 +7,7 @@ from typing import Any
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from townlet.config.models import TrainConfig
@@ -15,19 +16,8 @@ from townlet.errors import ConfigError
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
-def _field_bounds(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
-    """Describe the bounds of the field at ``loc`` from its ``Field`` metadata."""
-    field = None
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-    if field is None:
-        return None
+def describe_bounds(field: FieldInfo) -> str | None:
+    """ "must be within [0, 1]", "must be > 0", … from a field's ``Field`` constraints."""
     low: object = None
     high: object = None
     low_open = high_open = False
@@ -49,6 +39,20 @@ def _field_bounds(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | N
     return None
 
 
+def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The field a pydantic error location points at, through nested sections."""
+    field = None
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+    return field
+
+
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     """One ``key=value — problem`` phrase for a pydantic error."""
     loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
@@ -61,7 +65,8 @@ def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     value = error.get("input")
     shown = f"{key}={value}"
     if kind in _BOUND_ERRORS:
-        bounds = _field_bounds(model, loc)
+        field = _field_at(model, loc)
+        bounds = describe_bounds(field) if field else None
         if bounds:
             return f"{shown} — {bounds}"
     if kind == "literal_error":

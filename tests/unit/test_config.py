@@ -1,0 +1,67 @@
+"""Config models: one-line errors from the Field bounds, and a reference that cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from townlet.config import validate_train_config
+from townlet.config.reference import DEFAULT_PATH, render
+from townlet.errors import ConfigError
+
+BASE: dict[str, Any] = {
+    "strategy": {},
+    "data": {},
+    "device": {},
+    "policy": {},
+    "trainer": {},
+    "paths": {"root_dir": ".", "output_dir": ".", "log_dir": "."},
+}
+
+
+def _error_for(section: str, **values: Any) -> str:
+    config = {**BASE, section: values}
+    with pytest.raises(ConfigError) as caught:
+        validate_train_config(config)
+    return str(caught.value)
+
+
+def test_defaults_validate() -> None:
+    config = validate_train_config(BASE)
+    assert config.strategy.clip_param == 0.2
+    assert config.data.manifest is None
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "message"),
+    [
+        ("strategy", {"clip_param": 1.5}, "strategy.clip_param=1.5 — must be within [0, 1]"),
+        ("strategy", {"learning_rate": 0}, "strategy.learning_rate=0 — must be > 0"),
+        ("strategy", {"num_epochs": 65}, "strategy.num_epochs=65 — must be within [1, 64]"),
+        ("strategy", {"gamma": -0.1}, "strategy.gamma=-0.1 — must be within [0, 1]"),
+        (
+            "strategy",
+            {"surprise": 1},
+            "strategy.surprise — unknown key (not a field of this section)",
+        ),
+        ("device", {"name": "tpu"}, "device.name=tpu — must be 'auto', 'cpu' or 'gpu'"),
+        ("data", {"batch_size": 0}, "data.batch_size=0 — must be >= 1"),
+        ("data", {"manifest": "/nowhere.json"}, "data.manifest=/nowhere.json — file not found"),
+        ("policy", {"encoder": "rnn"}, "policy.encoder=rnn — must be 'mlp' or 'conv'"),
+    ],
+)
+def test_bad_value_is_one_line(section: str, values: dict[str, Any], message: str) -> None:
+    text = _error_for(section, **values)
+    assert text == f"config error: {message}"
+    assert "\n" not in text
+
+
+def test_several_problems_report_the_first_and_a_count() -> None:
+    text = _error_for("strategy", clip_param=2.0, gamma=3.0)
+    assert text.endswith("(and 1 more problem(s))")
+    assert text.startswith("config error: strategy.clip_param=2.0")
+
+
+def test_config_reference_is_up_to_date() -> None:
+    assert DEFAULT_PATH.read_text() == render(), "run: python -m townlet.config.reference"
