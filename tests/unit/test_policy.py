@@ -23,7 +23,7 @@ def test_masked_actions_get_zero_probability_and_finite_gradients(encoder: str) 
     logits, values = policy(obs_map, features, mask)
     assert logits.shape == (5, 12) and values.shape == (5,)
     probs = torch.softmax(logits, -1)
-    assert float(probs[~mask].abs().sum()) == 0.0
+    assert float(probs[~mask].abs().sum().detach()) == 0.0
     actions = torch.zeros(5, dtype=torch.long)
     log_probs, entropy, _ = policy.evaluate_actions(obs_map, features, actions, mask)
     # Rows with one legal action have zero entropy and log pi = 0; two legal actions at most ln 2.
