@@ -39,16 +39,44 @@ NEED_WEIGHTS = np.array([1.0, 0.6, 0.8])  # reward weights (§9.6)
 RESTORE = {5: (0, 0.4), 6: (0, 0.1), 7: (1, 0.45), 8: (2, 0.8)}  # action: (need, gain)
 AVOID_THRESHOLD = 0.4
 FEATURE_NAMES: tuple[str, ...] = (
-    "need_hunger", "need_hygiene", "need_energy", "wallet", "lateness_counter", "on_shift",
-    "time_sin", "time_cos", "attendance_ratio", "wages_withheld", "shift_pre", "shift_on_time",
-    "shift_late", "shift_absent", "shift_post", "embedding_slot_norm", "ctx_reset_flag",
-    "episode_progress", "rivalry_max", "rivalry_avoid_count", "last_action_id_hash",
-    "last_action_success", "last_action_duration", "reservation_active", "in_queue",
-    "path_hint_north", "path_hint_south", "path_hint_east", "path_hint_west",
-    "neighbor_agent_ratio", "neighbor_object_ratio", "reserved_tile_ratio",
+    "need_hunger",
+    "need_hygiene",
+    "need_energy",
+    "wallet",
+    "lateness_counter",
+    "on_shift",
+    "time_sin",
+    "time_cos",
+    "attendance_ratio",
+    "wages_withheld",
+    "shift_pre",
+    "shift_on_time",
+    "shift_late",
+    "shift_absent",
+    "shift_post",
+    "embedding_slot_norm",
+    "ctx_reset_flag",
+    "episode_progress",
+    "rivalry_max",
+    "rivalry_avoid_count",
+    "last_action_id_hash",
+    "last_action_success",
+    "last_action_duration",
+    "reservation_active",
+    "in_queue",
+    "path_hint_north",
+    "path_hint_south",
+    "path_hint_east",
+    "path_hint_west",
+    "neighbor_agent_ratio",
+    "neighbor_object_ratio",
+    "reserved_tile_ratio",
     "nearest_agent_distance",
     *(f"social_slot{slot}_d{d}" for slot in range(4) for d in range(11)),
-    "social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max",
+    "social_trust_mean",
+    "social_trust_max",
+    "social_rivalry_mean",
+    "social_rivalry_max",
 )
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -109,8 +137,12 @@ def trajectory(rng: np.random.Generator, index: int, end_at: int | None) -> dict
     last_action = 0
     for t in range(T):
         if end_at is not None and t == end_at + 1:  # the town reset: fresh needs and ledger
-            pos, needs, rivalry, episode_start = rng.integers(0, GRID, 2), np.full(3, 0.9), \
-                np.zeros(2), t
+            pos, needs, rivalry, episode_start = (
+                rng.integers(0, GRID, 2),
+                np.full(3, 0.9),
+                np.zeros(2),
+                t,
+            )
         others = np.clip(others + rng.integers(-1, 2, others.shape), 0, GRID - 1)
         if rng.random() < 0.25:  # a queue conflict with one of the two tracked rivals
             rivalry[rng.integers(0, 2)] += 0.2 * rng.uniform(0.4, 1.5)
@@ -129,7 +161,7 @@ def trajectory(rng: np.random.Generator, index: int, end_at: int | None) -> dict
         action = int(rng.choice(LIVE_ACTION_COUNT, p=probs))
 
         row = features[t]
-        row[COLUMN["need_hunger"]:COLUMN["need_energy"] + 1] = needs
+        row[COLUMN["need_hunger"] : COLUMN["need_energy"] + 1] = needs
         row[COLUMN["wallet"]] = wallet
         phase = 2 * np.pi * ((tick0 + t) % 288) / 288
         row[COLUMN["time_sin"]], row[COLUMN["time_cos"]] = np.sin(phase), np.cos(phase)
@@ -145,8 +177,12 @@ def trajectory(rng: np.random.Generator, index: int, end_at: int | None) -> dict
         row[COLUMN["reservation_active"]] = float(bool(reserved))
         target = OBJECTS[GOALS.get(action, "fridge")]
         hints = step_towards(pos, target) - pos
-        row[COLUMN["path_hint_north"]:COLUMN["path_hint_west"] + 1] = (
-            hints[1] < 0, hints[1] > 0, hints[0] > 0, hints[0] < 0)
+        row[COLUMN["path_hint_north"] : COLUMN["path_hint_west"] + 1] = (
+            hints[1] < 0,
+            hints[1] > 0,
+            hints[0] > 0,
+            hints[0] < 0,
+        )
         distances = np.abs(others - pos).max(axis=1)
         row[COLUMN["neighbor_agent_ratio"]] = np.mean(distances <= VIEW // 2)
         row[COLUMN["neighbor_object_ratio"]] = len(OBJECTS) / (VIEW * VIEW)
@@ -154,7 +190,7 @@ def trajectory(rng: np.random.Generator, index: int, end_at: int | None) -> dict
         row[COLUMN["nearest_agent_distance"]] = distances.min() / GRID
         social[2:, 10] = rivalry
         start = COLUMN["social_slot0_d0"]
-        row[start:start + 44] = social.reshape(-1)
+        row[start : start + 44] = social.reshape(-1)
         row[COLUMN["social_trust_mean"]] = social[:, 8].mean()
         row[COLUMN["social_trust_max"]] = social[:, 8].max()
         row[COLUMN["social_rivalry_mean"]] = social[:, 10].mean()
@@ -177,13 +213,21 @@ def trajectory(rng: np.random.Generator, index: int, end_at: int | None) -> dict
         rewards[t] = np.clip(reward, -0.2, 0.2)
         dones[t] = end_at == t
         last_action = action
-    return {"map": maps, "features": features, "actions": actions, "old_log_probs": log_probs,
-            "value_preds": value_estimates(rng, rewards, dones), "rewards": rewards,
-            "dones": dones, "action_mask": masks}
+    return {
+        "map": maps,
+        "features": features,
+        "actions": actions,
+        "old_log_probs": log_probs,
+        "value_preds": value_estimates(rng, rewards, dones),
+        "rewards": rewards,
+        "dones": dones,
+        "action_mask": masks,
+    }
 
 
-def value_estimates(rng: np.random.Generator, rewards: np.ndarray, dones: np.ndarray,
-                    gamma: float = 0.99) -> np.ndarray:
+def value_estimates(
+    rng: np.random.Generator, rewards: np.ndarray, dones: np.ndarray, gamma: float = 0.99
+) -> np.ndarray:
     """T+1 critic-like values: noisy discounted returns, with a bootstrap at the end."""
     values = np.zeros(T + 1, dtype=np.float64)
     values[T] = rewards[-8:].mean() / (1 - gamma) * 0.1
@@ -208,16 +252,26 @@ def main(argv: list[str] | None = None) -> int:
         name = f"embedded_{agent}_{index:03d}"
         arrays = trajectory(rng, index, end_at=19 if index == 5 else None)
         meta = {
-            "variant": "hybrid", "map_channels": list(MAP_CHANNELS),
-            "feature_names": list(FEATURE_NAMES), "action_names": list(ACTION_NAMES),
-            "action_dim": LIVE_ACTION_COUNT, "agent_id": agent, "frame_count": T,
-            "sample_id": name, "metrics": summarise_sample(arrays, FEATURE_NAMES),
-            "capture_metadata": {"scenario": "embedded", "seed": args.seed, "ticks": T,
-                                 "policy": "synthetic masked softmax"},
+            "variant": "hybrid",
+            "map_channels": list(MAP_CHANNELS),
+            "feature_names": list(FEATURE_NAMES),
+            "action_names": list(ACTION_NAMES),
+            "action_dim": LIVE_ACTION_COUNT,
+            "agent_id": agent,
+            "frame_count": T,
+            "sample_id": name,
+            "metrics": summarise_sample(arrays, FEATURE_NAMES),
+            "capture_metadata": {
+                "scenario": "embedded",
+                "seed": args.seed,
+                "ticks": T,
+                "policy": "synthetic masked softmax",
+            },
         }
         save_sample(out / f"{name}.npz", arrays, meta)
-        entries.append({"sample": f"{name}.npz", "meta": f"{name}.json", "agent_id": agent,
-                        "frame_count": T})
+        entries.append(
+            {"sample": f"{name}.npz", "meta": f"{name}.json", "agent_id": agent, "frame_count": T}
+        )
     (out / "replay_manifest.json").write_text(json.dumps(entries, indent=2) + "\n")
     total = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
     print(f"wrote {SAMPLES} samples and replay_manifest.json to {out} ({total / 1024:.0f} KiB)")

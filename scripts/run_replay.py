@@ -21,14 +21,19 @@ from townlet.data.__main__ import validate_samples  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run_replay.py",
-        description="Validate replay samples. Train with: python -m townlet.train data=replay")
+        description="Validate replay samples. Train with: python -m townlet.train data=replay",
+    )
     parser.add_argument("samples", nargs="+", metavar="SAMPLE", help="a replay sample .npz")
-    parser.add_argument("--validate", action="store_true",
-                        help="check each sample's arrays and sidecar (DESIGN §8.2)")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="check each sample's arrays and sidecar (DESIGN §8.2)",
+    )
     args = parser.parse_args(argv)
     if not args.validate:
-        parser.error("only --validate is supported here; train with "
-                     "python -m townlet.train data=replay")
+        parser.error(
+            "only --validate is supported here; train with python -m townlet.train data=replay"
+        )
     return validate_samples(args.samples)
 
 

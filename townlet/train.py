@@ -18,6 +18,7 @@ from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -25,8 +26,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from townlet.accelerators import trainer_device_kwargs
 from townlet.config import TrainConfig, validate_train_config
+from townlet.config.models import ReplayDataConfig
 from townlet.dto import PPOTrainingResultDTO
 from townlet.errors import TownletError
+from townlet.sim import scenario_from_dict
 from townlet.strategies.ppo import PPOModule
 from townlet.telemetry.callback import TelemetryCallback, build_record, data_source_metrics
 
@@ -47,12 +50,27 @@ class _DropTips(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
 
 
-def build_datamodule(config: TrainConfig, raw: dict[str, Any]) -> L.LightningDataModule:
-    """Instantiate the datamodule from its ``_target_``; null manifest = the embedded one."""
-    from townlet.data import EMBEDDED_MANIFEST
+def scenario_choice() -> str:
+    """The scenario group option Hydra composed (names the file in scenario errors)."""
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get("scenario", "scenario"))
+    return "scenario"
 
-    manifest = config.data.manifest or str(EMBEDDED_MANIFEST)
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(raw["data"], manifest=manifest)
+
+def build_datamodule(config: TrainConfig, raw: dict[str, Any]) -> L.LightningDataModule:
+    """Instantiate the datamodule from its ``_target_`` with what the config group cannot say."""
+    extra: dict[str, Any] = {}
+    if isinstance(config.data, ReplayDataConfig):
+        from townlet.data import EMBEDDED_MANIFEST
+
+        extra["manifest"] = config.data.manifest or str(EMBEDDED_MANIFEST)
+    else:
+        name = scenario_choice()
+        extra["scenario"] = scenario_from_dict(
+            raw["scenario"], source=f"conf/scenario/{name}.yaml", name=name
+        )
+        extra["scenario_name"] = name
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(raw["data"], **extra)
     return datamodule
 
 
@@ -71,7 +89,9 @@ def build_module(config: TrainConfig, datamodule: Any) -> PPOModule:
 
 
 def build_callbacks(config: TrainConfig, raw: dict[str, Any]) -> list[L.Callback]:
-    run_info = {"strategy": config.strategy.name, "seed": config.seed}
+    run_info: dict[str, Any] = {"strategy": config.strategy.name, "seed": config.seed}
+    if not isinstance(config.data, ReplayDataConfig):
+        run_info["scenario"] = scenario_choice()
     callbacks: list[L.Callback] = []
     for name, spec in (raw.get("callbacks") or {}).items():
         extra = {"run_info": run_info} if name == "telemetry" else {}

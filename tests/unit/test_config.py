@@ -10,9 +10,10 @@ from townlet.config import validate_train_config
 from townlet.config.reference import DEFAULT_PATH, render
 from townlet.errors import ConfigError
 
+REPLAY = "townlet.data.replay.ReplayDataModule"
 BASE: dict[str, Any] = {
     "strategy": {},
-    "data": {},
+    "data": {"_target_": REPLAY},
     "device": {},
     "policy": {},
     "trainer": {},
@@ -21,6 +22,8 @@ BASE: dict[str, Any] = {
 
 
 def _error_for(section: str, **values: Any) -> str:
+    if section == "data":
+        values = {"_target_": REPLAY, **values}
     config = {**BASE, section: values}
     with pytest.raises(ConfigError) as caught:
         validate_train_config(config)
@@ -49,6 +52,7 @@ def test_defaults_validate() -> None:
         ("data", {"batch_size": 0}, "data.batch_size=0 — must be >= 1"),
         ("data", {"manifest": "/nowhere.json"}, "data.manifest=/nowhere.json — file not found"),
         ("policy", {"encoder": "rnn"}, "policy.encoder=rnn — must be 'mlp' or 'conv'"),
+        ("rollout", {"ticks": 0}, "rollout.ticks=0 — must be >= 1"),
     ],
 )
 def test_bad_value_is_one_line(section: str, values: dict[str, Any], message: str) -> None:
@@ -65,3 +69,9 @@ def test_several_problems_report_the_first_and_a_count() -> None:
 
 def test_config_reference_is_up_to_date() -> None:
     assert DEFAULT_PATH.read_text() == render(), "run: python -m townlet.config.reference"
+
+
+def test_rollout_data_bounds_name_the_field() -> None:
+    config = {**BASE, "data": {"_target_": "townlet.data.rollout.RolloutDataModule", "ticks": 0}}
+    with pytest.raises(ConfigError, match=r"^config error: data\.ticks=0 — must be >= 1$"):
+        validate_train_config(config)

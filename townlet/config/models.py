@@ -8,7 +8,7 @@ generated config reference.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -62,6 +62,26 @@ class ReplayDataConfig(Section):
         if value is not None and not Path(value).exists():
             raise ValueError("file not found")
         return value
+
+
+class RolloutDataConfig(Section):
+    """Fresh on-policy rollouts from the live town (DESIGN §5)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    target: Literal["townlet.data.rollout.RolloutDataModule"] = Field(
+        "townlet.data.rollout.RolloutDataModule", alias="_target_", description="the datamodule"
+    )
+    ticks: int = Field(128, ge=1, description="ticks collected per epoch")
+    num_towns: int | None = Field(None, ge=1, description="towns stepped together")
+    seed: int = Field(0, ge=0, description="town i is seeded seed + rank * num_towns + i")
+
+
+class RolloutConfig(Section):
+    """Size of each rollout collection (read by data=rollout and data=mixed)."""
+
+    ticks: int = Field(128, ge=1, description="ticks of every town collected per epoch")
+    num_towns: int | None = Field(None, ge=1, description="null = the scenario's num_towns")
 
 
 class DeviceConfig(Section):
@@ -155,7 +175,11 @@ class TrainConfig(Section):
     ckpt_path: str | None = Field(None, description="checkpoint to resume from")
     optimized_metric: str | None = Field("loss_total", description="result key for sweepers")
     strategy: PPOConfig
-    data: ReplayDataConfig
+    data: ReplayDataConfig | RolloutDataConfig = Field(discriminator="target")
+    scenario: dict[str, Any] = Field(
+        default_factory=dict, description="the world (scenario group; checked by townlet.sim)"
+    )
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     device: DeviceConfig
     policy: PolicyConfig
     trainer: TrainerConfig

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
@@ -40,22 +40,26 @@ def describe_bounds(field: FieldInfo) -> str | None:
 
 
 def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> FieldInfo | None:
-    """The field a pydantic error location points at, through nested sections."""
+    """The field a pydantic error location points at, through nested sections and unions."""
     field = None
-    current: Any = model
+    candidates: list[Any] = [model]
     for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        field = next(
+            (m.model_fields[str(part)] for m in models if str(part) in m.model_fields), None
+        )
         if field is None:
             return None
-        current = field.annotation
+        candidates = list(get_args(field.annotation)) or [field.annotation]
     return field
 
 
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     """One ``key=value — problem`` phrase for a pydantic error."""
-    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    # Drop validator and union-member tags (e.g. the datamodule's _target_) from the path.
+    loc = tuple(
+        part for part in error["loc"] if not str(part).startswith(("function-", "townlet."))
+    )
     key = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":

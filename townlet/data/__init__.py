@@ -18,8 +18,18 @@ from townlet.data.sample import ReplaySample, load_sample, save_sample
 # fewer action ids (the older system's captures use 0..3), but a policy trained on it must still
 # be able to act in the live town, so the action count never drops below this.
 ACTION_NAMES: tuple[str, ...] = (
-    "wait", "move_north", "move_south", "move_east", "move_west", "eat", "cook", "shower",
-    "sleep", "work", "chat", "avoid_rival",
+    "wait",
+    "move_north",
+    "move_south",
+    "move_east",
+    "move_west",
+    "eat",
+    "cook",
+    "shower",
+    "sleep",
+    "work",
+    "chat",
+    "avoid_rival",
 )
 LIVE_ACTION_COUNT: int = len(ACTION_NAMES)
 

@@ -21,7 +21,8 @@ def build_parser(prog: str = "python -m townlet.data") -> argparse.ArgumentParse
     parser = argparse.ArgumentParser(prog=prog, description="Replay data tools (DESIGN §8).")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser(
-        "validate", help="check replay samples (.npz with a .json sidecar) against DESIGN §8.2")
+        "validate", help="check replay samples (.npz with a .json sidecar) against DESIGN §8.2"
+    )
     validate.add_argument("samples", nargs="+", metavar="SAMPLE", help="a replay sample .npz")
     return parser
 

@@ -63,16 +63,20 @@ def scan_sample(entry: ManifestEntry) -> tuple[SampleInfo, dict[str, Any]]:
                 if name in members:
                     shapes[name], dtypes[name] = _read_header(archive, members[name])
                     if dtypes[name].hasobject:
-                        raise fail(path, f"array {name!r} cannot be read (it holds pickled "
-                                         "Python objects, which townlet refuses to load)")
+                        raise fail(
+                            path,
+                            f"array {name!r} cannot be read (it holds pickled "
+                            "Python objects, which townlet refuses to load)",
+                        )
             layout = check_layout(path, shapes, dtypes, meta)
             with archive.open(members["actions"]) as handle:
                 actions = np.lib.format.read_array(handle, allow_pickle=False)
     except READ_ERRORS as exc:
         raise fail(path, f"is not a readable npz archive ({exc})") from exc
     if int(actions.min()) < 0:
-        raise fail(path, f"array 'actions' holds negative id {int(actions.min())}; "
-                         "expected ids >= 0")
+        raise fail(
+            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
+        )
     return SampleInfo(entry, layout, int(actions.max())), meta
 
 
@@ -94,9 +98,17 @@ def _read_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...]
 class ReplayBatches:
     """The batches of one replay dataset; ``len()`` is exact and the same for every epoch."""
 
-    def __init__(self, entries: Sequence[ManifestEntry], *, batch_size: int = 1,
-                 shuffle: bool = False, seed: int = 0, drop_last: bool = False,
-                 streaming: bool = False, label: str = "replay dataset") -> None:
+    def __init__(
+        self,
+        entries: Sequence[ManifestEntry],
+        *,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        streaming: bool = False,
+        label: str = "replay dataset",
+    ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} — must be >= 1")
         if not entries:
@@ -105,7 +117,8 @@ class ReplayBatches:
         self.seed, self.drop_last, self.streaming = seed, drop_last, streaming
         # Eager mode loads (and fully validates) every sample now; streaming keeps entries only.
         self._samples: list[ReplaySample] | None = (
-            None if streaming else [load_sample(e.sample, e.meta) for e in entries])
+            None if streaming else [load_sample(e.sample, e.meta) for e in entries]
+        )
         self._infos, self._feature_names, per_sample_metrics = self._scan(entries)
         self.baseline_metrics: dict[str, float] = aggregate_baseline(per_sample_metrics)
         groups: dict[SampleLayout, list[int]] = {}
@@ -114,19 +127,36 @@ class ReplayBatches:
         self._buckets = list(groups.items())
         if len(self) == 0:
             largest = max(len(members) for _, members in self._buckets)
-            raise DataError(f"replay dataset {label}: batch_size {batch_size} with drop_last "
-                            f"leaves no batches (the largest shape group has {largest} samples)")
+            raise DataError(
+                f"replay dataset {label}: batch_size {batch_size} with drop_last "
+                f"leaves no batches (the largest shape group has {largest} samples)"
+            )
 
     @classmethod
-    def from_manifest(cls, manifest: str | os.PathLike[str], *, batch_size: int = 1,
-                      shuffle: bool = False, seed: int = 0, drop_last: bool = False,
-                      streaming: bool = False) -> ReplayBatches:
+    def from_manifest(
+        cls,
+        manifest: str | os.PathLike[str],
+        *,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        streaming: bool = False,
+    ) -> ReplayBatches:
         """Plan the batches of a manifest file or capture folder; its path is the label."""
-        return cls(load_manifest(manifest), batch_size=batch_size, shuffle=shuffle, seed=seed,
-                   drop_last=drop_last, streaming=streaming, label=str(manifest))
+        return cls(
+            load_manifest(manifest),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+            streaming=streaming,
+            label=str(manifest),
+        )
 
-    def _scan(self, entries: Sequence[ManifestEntry]
-              ) -> tuple[list[SampleInfo], list[str], list[dict[str, float]]]:
+    def _scan(
+        self, entries: Sequence[ManifestEntry]
+    ) -> tuple[list[SampleInfo], list[str], list[dict[str, float]]]:
         """Shape facts, shared feature names and metrics (metrics file first, else sidecar)."""
         infos: list[SampleInfo] = []
         names: list[str] | None = None
@@ -139,23 +169,33 @@ class ReplayBatches:
                 info, meta = scan_sample(entry)
             names = self._check_consistent(infos, info, names, list(meta["feature_names"]))
             infos.append(info)
-            per_sample_metrics.append(entry.metrics if entry.metrics is not None
-                                      else numeric_metrics(meta.get("metrics")))
+            per_sample_metrics.append(
+                entry.metrics if entry.metrics is not None else numeric_metrics(meta.get("metrics"))
+            )
         return infos, names or [], per_sample_metrics
 
-    def _check_consistent(self, infos: Sequence[SampleInfo], info: SampleInfo,
-                          names: list[str] | None, sample_names: list[str]) -> list[str]:
+    def _check_consistent(
+        self,
+        infos: Sequence[SampleInfo],
+        info: SampleInfo,
+        names: list[str] | None,
+        sample_names: list[str],
+    ) -> list[str]:
         """One network reads the whole dataset, so feature names and map shape must agree."""
         if names is None:
             return sample_names
         first = infos[0]
         where = f"replay dataset {self.label}: sample {info.entry.sample}"
         if sample_names != names:
-            raise DataError(f"{where} has feature_names that differ from those of "
-                            f"{first.entry.sample} ({len(sample_names)} vs {len(names)} names)")
+            raise DataError(
+                f"{where} has feature_names that differ from those of "
+                f"{first.entry.sample} ({len(sample_names)} vs {len(names)} names)"
+            )
         if info.layout.map_shape != first.layout.map_shape:
-            raise DataError(f"{where} has map frames of shape {info.layout.map_shape}, expected "
-                            f"{first.layout.map_shape} like {first.entry.sample}")
+            raise DataError(
+                f"{where} has map frames of shape {info.layout.map_shape}, expected "
+                f"{first.layout.map_shape} like {first.entry.sample}"
+            )
         return names
 
     def __len__(self) -> int:
@@ -171,9 +211,8 @@ class ReplayBatches:
         batches: list[tuple[int, ...]] = []
         for _, members in self._buckets:
             order = members if rng is None else [members[i] for i in rng.permutation(len(members))]
-            for start in range(0, self._batch_count(len(order)) * self.batch_size,
-                               self.batch_size):
-                batches.append(tuple(order[start:start + self.batch_size]))
+            for start in range(0, self._batch_count(len(order)) * self.batch_size, self.batch_size):
+                batches.append(tuple(order[start : start + self.batch_size]))
         if rng is not None:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches
@@ -201,8 +240,11 @@ class ReplayBatches:
         info = self._infos[index]
         sample = load_sample(info.entry.sample, info.entry.meta)
         if sample.layout != info.layout:
-            raise fail(sample.path, f"changed on disk since the dataset scan (layout "
-                                    f"{sample.layout}, expected {info.layout})")
+            raise fail(
+                sample.path,
+                f"changed on disk since the dataset scan (layout "
+                f"{sample.layout}, expected {info.layout})",
+            )
         return sample
 
     @property
@@ -246,8 +288,11 @@ class ReplayBatches:
         """B*T summed over one epoch's batches (samples dropped by drop_last excluded)."""
         total = 0
         for layout, members in self._buckets:
-            used = len(members) if not self.drop_last else (
-                len(members) // self.batch_size * self.batch_size)
+            used = (
+                len(members)
+                if not self.drop_last
+                else (len(members) // self.batch_size * self.batch_size)
+            )
             total += used * layout.timesteps
         return total
 

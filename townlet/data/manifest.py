@@ -84,8 +84,9 @@ def load_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
     entries = [_entry(manifest, index, item) for index, item in enumerate(items)]
     if metrics is not None:
         entries = [
-            ManifestEntry(e.sample, e.meta, e.agent_id, e.frame_count,
-                          metrics.get(e.sample.name), e.index)
+            ManifestEntry(
+                e.sample, e.meta, e.agent_id, e.frame_count, metrics.get(e.sample.name), e.index
+            )
             for e in entries
         ]
     return entries
@@ -106,8 +107,9 @@ def _parse(manifest: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(manifest, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                              f"{exc.msg})") from exc
+        raise _fail(
+            manifest, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
 
 
 def _entry(manifest: Path, index: int, item: Any) -> ManifestEntry:
@@ -116,30 +118,42 @@ def _entry(manifest: Path, index: int, item: Any) -> ManifestEntry:
     if isinstance(item, str):
         item = {"sample": item}
     if not isinstance(item, dict) or not isinstance(item.get("sample"), str):
-        raise _fail(manifest, f"{where} must be a path string or an object with a 'sample' "
-                              f"path, got {_describe(item)}")
+        raise _fail(
+            manifest,
+            f"{where} must be a path string or an object with a 'sample' "
+            f"path, got {_describe(item)}",
+        )
     meta_value = item.get("meta")
     if meta_value is not None and not isinstance(meta_value, str):
-        raise _fail(manifest, f"{where} field 'meta' must be a path string, got "
-                              f"{_describe(meta_value)}")
+        raise _fail(
+            manifest, f"{where} field 'meta' must be a path string, got {_describe(meta_value)}"
+        )
     agent_id = item.get("agent_id")
     if agent_id is not None and not isinstance(agent_id, str | int):
-        raise _fail(manifest, f"{where} field 'agent_id' must be a string, got "
-                              f"{_describe(agent_id)}")
+        raise _fail(
+            manifest, f"{where} field 'agent_id' must be a string, got {_describe(agent_id)}"
+        )
     frame_count = item.get("frame_count")
-    if frame_count is not None and (isinstance(frame_count, bool)
-                                    or not isinstance(frame_count, int)):
-        raise _fail(manifest, f"{where} field 'frame_count' must be an integer, got "
-                              f"{_describe(frame_count)}")
+    if frame_count is not None and (
+        isinstance(frame_count, bool) or not isinstance(frame_count, int)
+    ):
+        raise _fail(
+            manifest,
+            f"{where} field 'frame_count' must be an integer, got {_describe(frame_count)}",
+        )
     sample = _resolve(manifest, item["sample"])
     if not sample.is_file():
         raise _fail(manifest, f"{where} sample {sample} does not exist")
     meta = _resolve(manifest, meta_value) if meta_value is not None else None
     if meta is not None and not meta.is_file():
         raise _fail(manifest, f"{where} meta {meta} does not exist")
-    return ManifestEntry(sample=sample, meta=meta,
-                         agent_id=None if agent_id is None else str(agent_id),
-                         frame_count=frame_count, index=index)
+    return ManifestEntry(
+        sample=sample,
+        meta=meta,
+        agent_id=None if agent_id is None else str(agent_id),
+        frame_count=frame_count,
+        index=index,
+    )
 
 
 def _resolve(manifest: Path, value: str) -> Path:
@@ -157,18 +171,22 @@ def _load_metrics(path: Path) -> dict[str, dict[str, float]] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"replay metrics {path}: is not readable JSON "
-                        f"({' '.join(str(exc).split())})") from exc
+        raise DataError(
+            f"replay metrics {path}: is not readable JSON ({' '.join(str(exc).split())})"
+        ) from exc
     if isinstance(data, dict) and isinstance(data.get("samples"), dict):
         data = data["samples"]
     if not isinstance(data, dict):
-        raise DataError(f"replay metrics {path}: expected an object mapping sample files to "
-                        "metrics")
+        raise DataError(
+            f"replay metrics {path}: expected an object mapping sample files to metrics"
+        )
     out: dict[str, dict[str, float]] = {}
     for key, value in data.items():
         if not isinstance(value, Mapping):
-            raise DataError(f"replay metrics {path}: metrics of {key!r} must be an object, got "
-                            f"{_describe(value)}")
+            raise DataError(
+                f"replay metrics {path}: metrics of {key!r} must be an object, got "
+                f"{_describe(value)}"
+            )
         out[Path(str(key)).name] = numeric_metrics(value)
     return out
 
@@ -179,5 +197,11 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["CAPTURE_MANIFEST", "CAPTURE_METRICS", "REPLAY_MANIFEST", "ManifestEntry",
-           "load_manifest", "resolve_manifest"]
+__all__ = [
+    "CAPTURE_MANIFEST",
+    "CAPTURE_METRICS",
+    "REPLAY_MANIFEST",
+    "ManifestEntry",
+    "load_manifest",
+    "resolve_manifest",
+]

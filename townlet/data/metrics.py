@@ -62,8 +62,9 @@ def aggregate_baseline(per_sample_metrics: Sequence[Mapping[str, float]]) -> dic
     return out
 
 
-def summarise_sample(arrays: Mapping[str, np.ndarray], feature_names: Sequence[str]
-                     ) -> dict[str, float]:
+def summarise_sample(
+    arrays: Mapping[str, np.ndarray], feature_names: Sequence[str]
+) -> dict[str, float]:
     """The per-sample metrics the older capture tool writes, computed from canonical arrays.
 
     Same keys and meaning as the upstream ``rollout_sample_metrics.json`` (the JSON-payload
@@ -90,6 +91,7 @@ def summarise_sample(arrays: Mapping[str, np.ndarray], feature_names: Sequence[s
             out[f"{name}_mean"] = float(column.mean())
             out[f"{name}_max"] = float(column.max())
     if "lateness_counter" in feature_names:
-        out["lateness_mean"] = float(features[:, list(feature_names).index("lateness_counter")]
-                                     .mean())
+        out["lateness_mean"] = float(
+            features[:, list(feature_names).index("lateness_counter")].mean()
+        )
     return out

@@ -73,8 +73,16 @@ class ReplayDataModule(L.LightningDataModule):
 
     data_mode = "replay"
 
-    def __init__(self, manifest: str, batch_size: int = 1, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False, streaming: bool = False, num_workers: int = 0) -> None:
+    def __init__(
+        self,
+        manifest: str,
+        batch_size: int = 1,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        streaming: bool = False,
+        num_workers: int = 0,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         if batch_size < 1:
@@ -92,8 +100,13 @@ class ReplayDataModule(L.LightningDataModule):
         """The batch plan (scanned on first use)."""
         if self._batches is None:
             self._batches = ReplayBatches.from_manifest(
-                self.manifest, batch_size=self.batch_size, shuffle=self.shuffle, seed=self.seed,
-                drop_last=self.drop_last, streaming=self.streaming)
+                self.manifest,
+                batch_size=self.batch_size,
+                shuffle=self.shuffle,
+                seed=self.seed,
+                drop_last=self.drop_last,
+                streaming=self.streaming,
+            )
         return self._batches
 
     @property
@@ -113,8 +126,13 @@ class ReplayDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader[dict[str, Any]]:
         if self.trainer is not None:
             self.set_epoch(self.trainer.current_epoch)
-        return DataLoader(self.dataset, batch_size=None, shuffle=False,
-                          sampler=EpochSampler(self.dataset), num_workers=self.num_workers)
+        return DataLoader(
+            self.dataset,
+            batch_size=None,
+            shuffle=False,
+            sampler=EpochSampler(self.dataset),
+            num_workers=self.num_workers,
+        )
 
     @property
     def dataset_label(self) -> str:
@@ -138,8 +156,9 @@ class ReplayDataModule(L.LightningDataModule):
 
         Sidecars' ``action_dim`` is not trusted: the older system wrote wrong values there.
         """
-        return max(self.batches.max_action_id + 1, LIVE_ACTION_COUNT,
-                   self.batches.action_mask_dim or 0)
+        return max(
+            self.batches.max_action_id + 1, LIVE_ACTION_COUNT, self.batches.action_mask_dim or 0
+        )
 
     @property
     def baseline_metrics(self) -> dict[str, float]:

@@ -25,7 +25,13 @@ from townlet.data.metrics import numeric_metrics
 from townlet.errors import DataError
 
 ARRAY_NAMES: tuple[str, ...] = (
-    "map", "features", "actions", "old_log_probs", "value_preds", "rewards", "dones",
+    "map",
+    "features",
+    "actions",
+    "old_log_probs",
+    "value_preds",
+    "rewards",
+    "dones",
 )
 # The per-step training arrays, as the older system's sidecars list them.
 TRAINING_ARRAYS: tuple[str, ...] = ("actions", "old_log_probs", "value_preds", "rewards", "dones")
@@ -34,21 +40,41 @@ FLOAT_ARRAYS: frozenset[str] = frozenset(
 )
 CONFLICT_FEATURES: tuple[str, ...] = ("rivalry_max", "rivalry_avoid_count")
 CANONICAL_DTYPES: dict[str, type[np.generic]] = {
-    "map": np.float32, "features": np.float32, "actions": np.int64, "old_log_probs": np.float32,
-    "value_preds": np.float32, "rewards": np.float32, "dones": np.bool_, "action_mask": np.bool_,
+    "map": np.float32,
+    "features": np.float32,
+    "actions": np.int64,
+    "old_log_probs": np.float32,
+    "value_preds": np.float32,
+    "rewards": np.float32,
+    "dones": np.bool_,
+    "action_mask": np.bool_,
 }
 # Expected shapes once a legacy single frame has gained its T axis; the rank is the tuple length.
 _SHAPE_HINTS: dict[str, tuple[str, ...]] = {
-    "map": ("T", "C", "H", "W"), "features": ("T", "F"), "actions": ("T",),
-    "old_log_probs": ("T",), "value_preds": ("T or T+1",), "rewards": ("T",), "dones": ("T",),
+    "map": ("T", "C", "H", "W"),
+    "features": ("T", "F"),
+    "actions": ("T",),
+    "old_log_probs": ("T",),
+    "value_preds": ("T or T+1",),
+    "rewards": ("T",),
+    "dones": ("T",),
     "action_mask": ("T", "A"),
 }
 # Numeric kinds accepted before the cast; float actions pass only when every id is whole.
 _ALLOWED_KINDS: dict[str, str] = {name: "fiub" for name in CANONICAL_DTYPES} | {"actions": "iuf"}
 # Everything a broken or hostile archive can raise while zipfile and numpy read it (zipfile
 # raises NotImplementedError/RuntimeError for odd versions, methods and encryption flags).
-READ_ERRORS = (ValueError, OSError, EOFError, KeyError, IndexError, RuntimeError, struct.error,
-               zipfile.BadZipFile, zlib.error)
+READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    KeyError,
+    IndexError,
+    RuntimeError,
+    struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def fail(path: Path, problem: str) -> DataError:
@@ -72,62 +98,93 @@ class SampleLayout:
         """The layout of canonical (T-axis) arrays."""
         _, c, h, w = arrays["map"].shape
         mask = arrays.get("action_mask")
-        return cls(int(arrays["actions"].shape[0]), (int(c), int(h), int(w)),
-                   int(arrays["features"].shape[1]), int(arrays["value_preds"].shape[0]),
-                   None if mask is None else int(mask.shape[1]))
+        return cls(
+            int(arrays["actions"].shape[0]),
+            (int(c), int(h), int(w)),
+            int(arrays["features"].shape[1]),
+            int(arrays["value_preds"].shape[0]),
+            None if mask is None else int(mask.shape[1]),
+        )
 
     def shape_of(self, name: str) -> tuple[int, ...]:
         """The canonical shape of one array under this layout."""
         t = self.timesteps
         shapes: dict[str, tuple[int, ...]] = {
-            "map": (t, *self.map_shape), "features": (t, self.feature_dim),
-            "value_preds": (self.value_steps,), "action_mask": (t, self.mask_dim or 0),
+            "map": (t, *self.map_shape),
+            "features": (t, self.feature_dim),
+            "value_preds": (self.value_steps,),
+            "action_mask": (t, self.mask_dim or 0),
         }
         return shapes.get(name, (t,))
 
 
-def check_layout(path: Path, shapes: Mapping[str, tuple[int, ...]],
-                 dtypes: Mapping[str, np.dtype[Any]], meta: Mapping[str, Any]) -> SampleLayout:
+def check_layout(
+    path: Path,
+    shapes: Mapping[str, tuple[int, ...]],
+    dtypes: Mapping[str, np.dtype[Any]],
+    meta: Mapping[str, Any],
+) -> SampleLayout:
     """Check dtypes, ranks and lengths from shapes alone, so a header-only scan can use it too.
 
     A legacy single frame (map (C,H,W), features (F,), scalars) gains a T axis of 1 here.
     """
     for name, dtype in dtypes.items():
         if dtype.kind not in _ALLOWED_KINDS[name]:
-            raise fail(path, f"array {name!r} has dtype {dtype}; expected "
-                             f"{np.dtype(CANONICAL_DTYPES[name]).name} numbers")
+            raise fail(
+                path,
+                f"array {name!r} has dtype {dtype}; expected "
+                f"{np.dtype(CANONICAL_DTYPES[name]).name} numbers",
+            )
     fixed: dict[str, tuple[int, ...]] = {}
     for name, shape in shapes.items():
         rank = len(_SHAPE_HINTS[name])
         if (len(shape) == rank - 1 and name in ("map", "features")) or (not shape and rank == 1):
             shape = (1, *shape)
         if len(shape) != rank:
-            raise fail(path, f"array {name!r} has shape {shape}, expected rank {rank} "
-                             f"({','.join(_SHAPE_HINTS[name])})")
+            raise fail(
+                path,
+                f"array {name!r} has shape {shape}, expected rank {rank} "
+                f"({','.join(_SHAPE_HINTS[name])})",
+            )
         fixed[name] = shape
     t = fixed["actions"][0]
     if t < 1:
         raise fail(path, "array 'actions' has 0 entries; expected at least one timestep")
     for name in ("map", "features", "old_log_probs", "rewards", "dones", "action_mask"):
         if name in fixed and fixed[name][0] != t:
-            raise fail(path, f"array {name!r} has {fixed[name][0]} entries, expected {t} "
-                             "(T from 'actions')")
+            raise fail(
+                path,
+                f"array {name!r} has {fixed[name][0]} entries, expected {t} (T from 'actions')",
+            )
     value_steps = fixed["value_preds"][0]
     if value_steps not in (t, t + 1):
-        raise fail(path, f"array 'value_preds' has {value_steps} entries, expected {t} or "
-                         f"{t + 1} (T or T+1, T from 'actions')")
+        raise fail(
+            path,
+            f"array 'value_preds' has {value_steps} entries, expected {t} or "
+            f"{t + 1} (T or T+1, T from 'actions')",
+        )
     if fixed["features"][1] != len(meta["feature_names"]):
-        raise fail(path, f"array 'features' has {fixed['features'][1]} columns, expected "
-                         f"{len(meta['feature_names'])} (one per sidecar feature_names entry)")
+        raise fail(
+            path,
+            f"array 'features' has {fixed['features'][1]} columns, expected "
+            f"{len(meta['feature_names'])} (one per sidecar feature_names entry)",
+        )
     map_shape = (fixed["map"][1], fixed["map"][2], fixed["map"][3])
     declared = meta.get("map_shape")
-    if isinstance(declared, list) and all(isinstance(v, int) for v in declared) \
-            and tuple(declared) != map_shape:
-        raise fail(path, f"array 'map' has frames of shape {map_shape}, expected "
-                         f"{tuple(declared)} (the sidecar's map_shape)")
+    if (
+        isinstance(declared, list)
+        and all(isinstance(v, int) for v in declared)
+        and tuple(declared) != map_shape
+    ):
+        raise fail(
+            path,
+            f"array 'map' has frames of shape {map_shape}, expected "
+            f"{tuple(declared)} (the sidecar's map_shape)",
+        )
     mask = fixed.get("action_mask")
-    return SampleLayout(t, map_shape, fixed["features"][1], value_steps,
-                        None if mask is None else mask[1])
+    return SampleLayout(
+        t, map_shape, fixed["features"][1], value_steps, None if mask is None else mask[1]
+    )
 
 
 def check_feature_names(path: Path, names: Any, where: str) -> list[str]:
@@ -136,9 +193,12 @@ def check_feature_names(path: Path, names: Any, where: str) -> list[str]:
         raise fail(path, f"{where} field 'feature_names' must be a list of strings")
     missing = [name for name in CONFLICT_FEATURES if name not in names]
     if missing:
-        raise fail(path, f"{where} field 'feature_names' lacks "
-                         f"{', '.join(repr(m) for m in missing)}; the conflict telemetry needs "
-                         "both rivalry_max and rivalry_avoid_count")
+        raise fail(
+            path,
+            f"{where} field 'feature_names' lacks "
+            f"{', '.join(repr(m) for m in missing)}; the conflict telemetry needs "
+            "both rivalry_max and rivalry_avoid_count",
+        )
     return list(names)
 
 
@@ -148,18 +208,23 @@ def read_sidecar(npz_path: Path, meta_path: Path | None = None) -> dict[str, Any
     try:
         text = sidecar.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise fail(npz_path, f"sidecar {sidecar} not found; expected the sample's JSON "
-                             "metadata beside it") from exc
+        raise fail(
+            npz_path, f"sidecar {sidecar} not found; expected the sample's JSON metadata beside it"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(npz_path, f"sidecar {sidecar} cannot be read ({exc})") from exc
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise fail(npz_path, f"sidecar {sidecar} is not valid JSON (line {exc.lineno}, column "
-                             f"{exc.colno}: {exc.msg})") from exc
+        raise fail(
+            npz_path,
+            f"sidecar {sidecar} is not valid JSON (line {exc.lineno}, column "
+            f"{exc.colno}: {exc.msg})",
+        ) from exc
     if not isinstance(meta, dict):
-        raise fail(npz_path, f"sidecar {sidecar} holds a JSON {type(meta).__name__}; expected "
-                             "an object")
+        raise fail(
+            npz_path, f"sidecar {sidecar} holds a JSON {type(meta).__name__}; expected an object"
+        )
     check_feature_names(npz_path, meta.get("feature_names"), f"sidecar {sidecar}")
     return meta
 
@@ -190,8 +255,9 @@ class ReplaySample:
         return int(self.arrays["actions"].max())
 
 
-def load_sample(npz_path: str | os.PathLike[str],
-                meta_path: str | os.PathLike[str] | None = None) -> ReplaySample:
+def load_sample(
+    npz_path: str | os.PathLike[str], meta_path: str | os.PathLike[str] | None = None
+) -> ReplaySample:
     """Read one sample and its sidecar; raises a one-line ``DataError`` for every §8.2 guard."""
     path = Path(npz_path)
     raw = _read_npz(path)
@@ -205,27 +271,37 @@ def require_arrays(path: Path, present: Iterable[str]) -> None:
     have = set(present)
     missing = [name for name in ARRAY_NAMES if name not in have]
     if missing:
-        raise fail(path, f"missing array(s) {', '.join(repr(m) for m in missing)}; "
-                         f"a sample needs all of {', '.join(ARRAY_NAMES)}")
+        raise fail(
+            path,
+            f"missing array(s) {', '.join(repr(m) for m in missing)}; "
+            f"a sample needs all of {', '.join(ARRAY_NAMES)}",
+        )
 
 
-def normalise_arrays(path: Path, raw: Mapping[str, np.ndarray], meta: Mapping[str, Any]
-                     ) -> dict[str, np.ndarray]:
+def normalise_arrays(
+    path: Path, raw: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
     """Check shapes and values, add the legacy T axis and cast to the canonical dtypes."""
     require_arrays(path, raw)
     names = [*ARRAY_NAMES, *(["action_mask"] if "action_mask" in raw else [])]
     given = {name: np.asarray(raw[name]) for name in names}
-    layout = check_layout(path, {n: a.shape for n, a in given.items()},
-                          {n: a.dtype for n, a in given.items()}, meta)
+    layout = check_layout(
+        path, {n: a.shape for n, a in given.items()}, {n: a.dtype for n, a in given.items()}, meta
+    )
     arrays = {name: value.reshape(layout.shape_of(name)) for name, value in given.items()}
     for name in FLOAT_ARRAYS:
         finite = np.isfinite(arrays[name])
         if not finite.all():
-            raise fail(path, f"array {name!r} holds {int(finite.size - finite.sum())} "
-                             "non-finite value(s) (NaN or inf); expected finite numbers")
+            raise fail(
+                path,
+                f"array {name!r} holds {int(finite.size - finite.sum())} "
+                "non-finite value(s) (NaN or inf); expected finite numbers",
+            )
     _check_values(path, arrays)
-    return {name: np.ascontiguousarray(value.astype(CANONICAL_DTYPES[name], copy=False))
-            for name, value in arrays.items()}
+    return {
+        name: np.ascontiguousarray(value.astype(CANONICAL_DTYPES[name], copy=False))
+        for name, value in arrays.items()
+    }
 
 
 def _check_values(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
@@ -234,8 +310,9 @@ def _check_values(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     if actions.dtype.kind == "f" and not np.all(np.isfinite(actions) & (actions % 1 == 0)):
         raise fail(path, "array 'actions' holds non-integer values; expected action ids")
     if actions.min() < 0:
-        raise fail(path, f"array 'actions' holds negative id {int(actions.min())}; "
-                         "expected ids >= 0")
+        raise fail(
+            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
+        )
     for name in ("dones", "action_mask"):
         flags = arrays.get(name)
         if flags is not None and flags.dtype.kind != "b" and not np.isin(flags, (0, 1)).all():
@@ -244,13 +321,19 @@ def _check_values(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     if mask is None:
         return
     if int(actions.max()) >= mask.shape[1]:
-        raise fail(path, f"array 'action_mask' has {mask.shape[1]} columns, but 'actions' holds "
-                         f"id {int(actions.max())}; expected a column per action id")
+        raise fail(
+            path,
+            f"array 'action_mask' has {mask.shape[1]} columns, but 'actions' holds "
+            f"id {int(actions.max())}; expected a column per action id",
+        )
     allowed = mask.astype(bool)[np.arange(actions.shape[0]), actions.astype(np.int64)]
     if not allowed.all():
         step = int(np.flatnonzero(~allowed)[0])
-        raise fail(path, f"array 'action_mask' forbids the recorded action {int(actions[step])} "
-                         f"at step {step}; expected every recorded action to be allowed")
+        raise fail(
+            path,
+            f"array 'action_mask' forbids the recorded action {int(actions[step])} "
+            f"at step {step}; expected every recorded action to be allowed",
+        )
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -287,8 +370,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_sample(npz_path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray],
-                meta: Mapping[str, Any]) -> ReplaySample:
+def save_sample(
+    npz_path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+) -> ReplaySample:
     """Validate, then write ``npz_path`` and its ``.json`` sidecar, each atomically.
 
     The sidecar gains ``training_arrays``, ``timesteps``, ``value_pred_steps``, ``map_shape`` and
@@ -302,9 +386,13 @@ def save_sample(npz_path: str | os.PathLike[str], arrays: Mapping[str, np.ndarra
     full_meta["feature_names"] = check_feature_names(path, meta.get("feature_names"), "meta")
     canonical = normalise_arrays(path, {k: np.asarray(v) for k, v in arrays.items()}, full_meta)
     layout = SampleLayout.of(canonical)
-    full_meta.update(training_arrays=list(TRAINING_ARRAYS), timesteps=layout.timesteps,
-                     value_pred_steps=layout.value_steps, map_shape=list(layout.map_shape),
-                     action_mask="action_mask" in canonical)
+    full_meta.update(
+        training_arrays=list(TRAINING_ARRAYS),
+        timesteps=layout.timesteps,
+        value_pred_steps=layout.value_steps,
+        map_shape=list(layout.map_shape),
+        action_mask="action_mask" in canonical,
+    )
     try:
         sidecar = json.dumps(full_meta, indent=2, default=_json_default) + "\n"
     except (TypeError, ValueError) as exc:

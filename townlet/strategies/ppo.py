@@ -78,38 +78,44 @@ class PPOModule(L.LightningModule):
         losses.assert_finite(rewards, "rewards", dataset, batch_index)
         losses.assert_finite(values, "value predictions", dataset, batch_index)
         with torch.no_grad():
+            # Live rollouts: a truncated episode bootstraps from V(final observation) here,
+            # while ``dones`` stops the recursion for truncations and terminations alike.
+            bootstrapped = rewards
+            if "truncation_values" in batch:
+                bootstrapped = rewards + self.ppo.gamma * batch["truncation_values"]
             advantages = losses.generalized_advantage_estimate(
-                rewards, values, dones, self.ppo.gamma, self.ppo.gae_lambda
+                bootstrapped, values, dones, self.ppo.gamma, self.ppo.gae_lambda
             )
             returns = losses.returns_from_advantages(advantages, values)
         losses.assert_finite(advantages, "advantages", dataset, batch_index)
         losses.assert_finite(returns, "returns", dataset, batch_index)
 
         flat = {key: batch[key].flatten(0, 1) for key in FLAT_KEYS if key in batch}
-        old_values = values[..., : rewards.shape[-1]].reshape(-1)
-        raw_advantages = advantages.reshape(-1)
-        flat_returns = returns.reshape(-1)
-        raw_std = raw_advantages.std(unbiased=False)
+        flat["rewards"] = rewards.reshape(-1)
+        flat["old_values"] = values[..., : rewards.shape[-1]].reshape(-1)
+        flat["advantages"] = advantages.reshape(-1)
+        flat["returns"] = returns.reshape(-1)
+        if "valid" in batch:  # drop the filler steps of agents already out of the episode
+            keep = batch["valid"].reshape(-1).nonzero().squeeze(-1)
+            flat = {key: value[keep] for key, value in flat.items()}
+        raw_std = flat["advantages"].std(unbiased=False)
         if self.ppo.advantage_normalization:
-            train_advantages, _ = losses.normalize_advantages(raw_advantages)
-        else:
-            train_advantages = raw_advantages
+            flat["advantages"], _ = losses.normalize_advantages(flat["advantages"])
         self.stats.add_batch(
-            rewards.reshape(-1),
-            train_advantages,
+            flat["rewards"],
+            flat["advantages"],
             raw_std,
-            flat_returns,
-            old_values,
+            flat["returns"],
+            flat["old_values"],
             flat["features"],
         )
         self.stats.add_episodes(rewards, dones)
-        self._update(flat, train_advantages, flat_returns, old_values)
-        self.agent_steps += int(rewards.numel())
+        self._update(flat)
+        self.agent_steps += int(flat["rewards"].numel())
 
-    def _update(
-        self, flat: dict[str, Tensor], advantages: Tensor, returns: Tensor, old_values: Tensor
-    ) -> None:
+    def _update(self, flat: dict[str, Tensor]) -> None:
         """``num_epochs`` passes of clipped-surrogate minibatch updates over one batch."""
+        advantages, returns, old_values = flat["advantages"], flat["returns"], flat["old_values"]
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)  # one optimiser, configured above
         hp = self.ppo

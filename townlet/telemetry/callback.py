@@ -53,10 +53,11 @@ def build_record(
     run_info: dict[str, Any],
 ) -> dict[str, Any]:
     """One validated record: run info, data source fields, PPO numbers and stream counters."""
+    # The data source wins over the module: live towns know their real episode statistics.
     record = {
         **run_info,
-        **source,
         **metrics,
+        **source,
         **counters,
         "epoch": epoch,
         "telemetry_version": TELEMETRY_VERSION,

@@ -15,8 +15,13 @@ import numpy as np
 FEATURES = ["need_hunger", "rivalry_max", "rivalry_avoid_count", "wallet"]
 
 
-def make_arrays(timesteps: int = 2, value_steps: int | None = None, mask: bool = False,
-                seed: int = 0, features: int = len(FEATURES)) -> dict[str, np.ndarray]:
+def make_arrays(
+    timesteps: int = 2,
+    value_steps: int | None = None,
+    mask: bool = False,
+    seed: int = 0,
+    features: int = len(FEATURES),
+) -> dict[str, np.ndarray]:
     """Valid canonical arrays for a (T, 2, 3, 3) map sample; values depend on ``seed``."""
     rng = np.random.default_rng(seed)
     t = timesteps
@@ -25,8 +30,7 @@ def make_arrays(timesteps: int = 2, value_steps: int | None = None, mask: bool =
         "features": rng.random((t, features)).astype(np.float32),
         "actions": rng.integers(0, 4, t).astype(np.int64),
         "old_log_probs": -rng.random(t).astype(np.float32),
-        "value_preds": rng.random(t + 1 if value_steps is None else value_steps)
-        .astype(np.float32),
+        "value_preds": rng.random(t + 1 if value_steps is None else value_steps).astype(np.float32),
         "rewards": rng.random(t).astype(np.float32) - 0.5,
         "dones": np.zeros(t, dtype=bool),
     }
@@ -37,8 +41,13 @@ def make_arrays(timesteps: int = 2, value_steps: int | None = None, mask: bool =
     return arrays
 
 
-def write_sample(folder: Path, name: str, arrays: dict[str, Any] | None = None,
-                 meta: dict[str, Any] | None = None, **array_options: Any) -> Path:
+def write_sample(
+    folder: Path,
+    name: str,
+    arrays: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    **array_options: Any,
+) -> Path:
     """Write ``<name>.npz`` and ``<name>.json`` into ``folder``; returns the npz path."""
     folder.mkdir(parents=True, exist_ok=True)
     data = make_arrays(**array_options) if arrays is None else arrays

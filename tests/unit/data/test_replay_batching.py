@@ -21,8 +21,9 @@ def mixed_manifest(tmp_path: Path) -> Path:
     for i in range(7):
         names.append(write_sample(tmp_path, f"t2_{i}", seed=i).name)
     for i in range(3):
-        names.append(write_sample(tmp_path, f"t3_{i}", timesteps=3, value_steps=3,
-                                  seed=10 + i).name)
+        names.append(
+            write_sample(tmp_path, f"t3_{i}", timesteps=3, value_steps=3, seed=10 + i).name
+        )
     for i in range(2):
         names.append(write_sample(tmp_path, f"mask_{i}", mask=True, seed=20 + i).name)
     return write_manifest(tmp_path, names)
@@ -93,8 +94,7 @@ def test_order_is_a_pure_function_of_seed_and_epoch(mixed_manifest: Path) -> Non
 
 def test_unshuffled_order_follows_manifest(mixed_manifest: Path) -> None:
     batches = _plan(mixed_manifest, batch_size=3)
-    assert batches.plan(0) == batches.plan(9) == [
-        (0, 1, 2), (3, 4, 5), (6,), (7, 8, 9), (10, 11)]
+    assert batches.plan(0) == batches.plan(9) == [(0, 1, 2), (3, 4, 5), (6,), (7, 8, 9), (10, 11)]
 
 
 def test_streaming_gives_identical_batches(mixed_manifest: Path) -> None:
@@ -114,8 +114,7 @@ def test_streaming_reads_bad_values_when_the_batch_is_built(tmp_path: Path) -> N
     arrays = make_arrays()
     arrays["rewards"][0] = np.nan
     path = write_sample(tmp_path, "late", arrays=arrays)
-    batches = ReplayBatches(load_manifest(write_manifest(tmp_path, ["late.npz"])),
-                            streaming=True)
+    batches = ReplayBatches(load_manifest(write_manifest(tmp_path, ["late.npz"])), streaming=True)
     with pytest.raises(DataError, match=f"replay sample {path}: array 'rewards' holds 1 non-"):
         batches.build([0])
     with pytest.raises(DataError, match="array 'rewards' holds 1 non-finite"):
@@ -131,22 +130,23 @@ def test_streaming_scan_applies_layout_guards(tmp_path: Path) -> None:
 
 def test_dataset_must_share_feature_names(tmp_path: Path) -> None:
     write_sample(tmp_path, "a")
-    write_sample(tmp_path, "b", meta={"feature_names": ["x", "rivalry_max",
-                                                        "rivalry_avoid_count", "y"]})
+    write_sample(
+        tmp_path, "b", meta={"feature_names": ["x", "rivalry_max", "rivalry_avoid_count", "y"]}
+    )
     manifest = write_manifest(tmp_path, ["a.npz", "b.npz"])
     with pytest.raises(DataError, match="has feature_names that differ from those of"):
         ReplayBatches.from_manifest(manifest)
 
 
 def test_upstream_facts(upstream_samples: Path) -> None:
-    replay = ReplayBatches.from_manifest(upstream_samples / "replay" / "replay_manifest.json",
-                                         streaming=True)
+    replay = ReplayBatches.from_manifest(
+        upstream_samples / "replay" / "replay_manifest.json", streaming=True
+    )
     assert (len(replay), replay.num_samples, replay.timesteps) == (3, 3, [2])
     assert replay.map_shape == (4, 11, 11) and replay.feature_dim == 36
     assert replay.feature_names[18:20] == ["rivalry_max", "rivalry_avoid_count"]
     assert replay.max_action_id == 2 and replay.transitions_per_epoch == 6
-    capture = ReplayBatches.from_manifest(upstream_samples / "capture_queue_conflict",
-                                          batch_size=2)
+    capture = ReplayBatches.from_manifest(upstream_samples / "capture_queue_conflict", batch_size=2)
     assert capture.max_action_id == 3 and capture.timesteps == [60]
     assert [b["actions"].shape for b in capture.batches(0)] == [(2, 60), (1, 60)]
     assert next(capture.batches(0))["value_preds"].shape == (2, 61)
@@ -154,9 +154,13 @@ def test_upstream_facts(upstream_samples: Path) -> None:
 
 def test_legacy_frames_stream_like_they_load(tmp_path: Path) -> None:
     legacy = {
-        "map": np.ones((2, 3, 3), dtype=np.float32), "features": np.arange(4.0),
-        "actions": np.array(2), "old_log_probs": np.array(-0.5), "value_preds": np.array(0.2),
-        "rewards": np.array(1.0), "dones": np.array(False),
+        "map": np.ones((2, 3, 3), dtype=np.float32),
+        "features": np.arange(4.0),
+        "actions": np.array(2),
+        "old_log_probs": np.array(-0.5),
+        "value_preds": np.array(0.2),
+        "rewards": np.array(1.0),
+        "dones": np.array(False),
     }
     write_sample(tmp_path, "legacy", arrays=legacy)
     manifest = write_manifest(tmp_path, ["legacy.npz"])

@@ -76,7 +76,8 @@ class _Recorder(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self.seen.setdefault(self.current_epoch, []).append(
-            (batch["batch_index"], batch["actions"].tolist()))
+            (batch["batch_index"], batch["actions"].tolist())
+        )
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=0.1)
@@ -86,12 +87,20 @@ class _Recorder(L.LightningModule):
 def test_trainer_sees_each_epochs_plan(tmp_path: Path, num_workers: int) -> None:
     names = [write_sample(tmp_path, f"s{i}", seed=i).name for i in range(6)]
     manifest = write_manifest(tmp_path, names)
-    dm = ReplayDataModule(str(manifest), batch_size=2, shuffle=True, seed=11,
-                          num_workers=num_workers)
+    dm = ReplayDataModule(
+        str(manifest), batch_size=2, shuffle=True, seed=11, num_workers=num_workers
+    )
     module = _Recorder()
-    trainer = L.Trainer(max_epochs=3, accelerator="cpu", devices=1, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, default_root_dir=tmp_path)
+    trainer = L.Trainer(
+        max_epochs=3,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Lightning's num_workers hints are irrelevant here
         trainer.fit(module, datamodule=dm)

@@ -17,14 +17,39 @@ SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "make_embedded_replay
 def _feature_names() -> list[str]:
     """DESIGN §9.8, written out independently of the generator."""
     head = [
-        "need_hunger", "need_hygiene", "need_energy", "wallet", "lateness_counter", "on_shift",
-        "time_sin", "time_cos", "attendance_ratio", "wages_withheld", "shift_pre",
-        "shift_on_time", "shift_late", "shift_absent", "shift_post", "embedding_slot_norm",
-        "ctx_reset_flag", "episode_progress", "rivalry_max", "rivalry_avoid_count",
-        "last_action_id_hash", "last_action_success", "last_action_duration",
-        "reservation_active", "in_queue", "path_hint_north", "path_hint_south",
-        "path_hint_east", "path_hint_west", "neighbor_agent_ratio", "neighbor_object_ratio",
-        "reserved_tile_ratio", "nearest_agent_distance",
+        "need_hunger",
+        "need_hygiene",
+        "need_energy",
+        "wallet",
+        "lateness_counter",
+        "on_shift",
+        "time_sin",
+        "time_cos",
+        "attendance_ratio",
+        "wages_withheld",
+        "shift_pre",
+        "shift_on_time",
+        "shift_late",
+        "shift_absent",
+        "shift_post",
+        "embedding_slot_norm",
+        "ctx_reset_flag",
+        "episode_progress",
+        "rivalry_max",
+        "rivalry_avoid_count",
+        "last_action_id_hash",
+        "last_action_success",
+        "last_action_duration",
+        "reservation_active",
+        "in_queue",
+        "path_hint_north",
+        "path_hint_south",
+        "path_hint_east",
+        "path_hint_west",
+        "neighbor_agent_ratio",
+        "neighbor_object_ratio",
+        "reserved_tile_ratio",
+        "nearest_agent_distance",
     ]
     social = [f"social_slot{s}_d{d}" for s in range(4) for d in range(11)]
     tail = ["social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max"]
@@ -48,16 +73,18 @@ def test_embedded_dataset_contents() -> None:
         assert sample.meta["action_names"] == list(ACTION_NAMES)
         assert sample.meta["map_channels"] == ["self", "agents", "objects", "reservations"]
         assert {"reward_sum", "reward_mean", "log_prob_mean"} <= set(sample.metrics)
-        assert sample.metrics["reward_sum"] == pytest.approx(float(arrays["rewards"].sum()),
-                                                             abs=1e-5)
+        assert sample.metrics["reward_sum"] == pytest.approx(
+            float(arrays["rewards"].sum()), abs=1e-5
+        )
         assert np.all(arrays["old_log_probs"] <= 0.0)
         assert np.all(arrays["map"][:, 0, 5, 5] == 1.0)  # the agent sits at the view's centre
         rivalry = arrays["features"][:, names.index("rivalry_max")]
         assert rivalry.max() > rivalry.min()
         done_steps += int(arrays["dones"].sum())
     assert done_steps >= 1
-    avoid = np.concatenate([s.arrays["features"][:, names.index("rivalry_avoid_count")]
-                            for s in samples])
+    avoid = np.concatenate(
+        [s.arrays["features"][:, names.index("rivalry_avoid_count")] for s in samples]
+    )
     assert avoid.max() > avoid.min()
     total = sum(p.stat().st_size for p in EMBEDDED_MANIFEST.parent.iterdir())
     assert total < 300 * 1024

@@ -37,12 +37,16 @@ def test_upstream_capture_folder_attaches_metrics(upstream_samples: Path) -> Non
     folder = upstream_samples / "capture_queue_conflict"
     entries = load_manifest(folder)
     assert [e.sample.name for e in entries] == [
-        "rollout_sample_anna_001.npz", "rollout_sample_ben_002.npz", "rollout_sample_cara_003.npz"]
+        "rollout_sample_anna_001.npz",
+        "rollout_sample_ben_002.npz",
+        "rollout_sample_cara_003.npz",
+    ]
     assert entries[1].meta == folder / "rollout_sample_ben_002.json"
     metrics = [e.metrics for e in entries]
     assert all(m is not None for m in metrics)
     assert [m["log_prob_mean"] for m in metrics if m] == pytest.approx(
-        [-1.3847196102142334, -1.3611592054367065, -1.3787378072738647])
+        [-1.3847196102142334, -1.3611592054367065, -1.3787378072738647]
+    )
     assert entries[1].metrics is not None and entries[1].metrics["action_wait_count"] == 20.0
     # The manifest file itself gives the same entries as its folder.
     assert load_manifest(folder / "rollout_sample_manifest.json") == entries
@@ -53,9 +57,8 @@ def test_object_manifest_yaml_and_relative_paths(tmp_path: Path) -> None:
     absolute = write_sample(tmp_path / "other", "two")
     manifest = tmp_path / "set.yaml"
     manifest.write_text(
-        "samples:\n"
-        "  - data/one.npz\n"
-        f"  - {{sample: {absolute}, agent_id: bea, frame_count: 2}}\n")
+        f"samples:\n  - data/one.npz\n  - {{sample: {absolute}, agent_id: bea, frame_count: 2}}\n"
+    )
     entries = load_manifest(manifest)
     assert [e.sample for e in entries] == [tmp_path / "data" / "one.npz", absolute]
     assert entries[1].agent_id == "bea" and entries[1].frame_count == 2
@@ -65,8 +68,11 @@ def test_wrapped_metrics_file_and_sidecar_fallback(tmp_path: Path) -> None:
     write_sample(tmp_path, "a")
     write_sample(tmp_path, "b")
     (tmp_path / "rollout_sample_manifest.json").write_text(json.dumps(["a.npz", "b.npz"]))
-    (tmp_path / "rollout_sample_metrics.json").write_text(json.dumps(
-        {"metadata": {"scenario": "x"}, "samples": {"a.npz": {"reward_sum": 2.0, "tag": "s"}}}))
+    (tmp_path / "rollout_sample_metrics.json").write_text(
+        json.dumps(
+            {"metadata": {"scenario": "x"}, "samples": {"a.npz": {"reward_sum": 2.0, "tag": "s"}}}
+        )
+    )
     entries = load_manifest(tmp_path)
     assert entries[0].metrics == {"reward_sum": 2.0}  # non-numbers are not metrics
     assert entries[1].metrics is None  # not listed: the sidecar's metrics are used instead
@@ -78,8 +84,10 @@ def test_missing_manifest(tmp_path: Path) -> None:
 
 
 def test_folder_without_manifest(tmp_path: Path) -> None:
-    assert _error(tmp_path) == (f"replay manifest {tmp_path}: folder holds neither "
-                                "rollout_sample_manifest.json nor replay_manifest.json")
+    assert _error(tmp_path) == (
+        f"replay manifest {tmp_path}: folder holds neither "
+        "rollout_sample_manifest.json nor replay_manifest.json"
+    )
 
 
 def test_unparseable_manifest(tmp_path: Path) -> None:
@@ -94,15 +102,18 @@ def test_unparseable_manifest(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content", [[], {"samples": []}])
 def test_empty_manifest(tmp_path: Path, content: object) -> None:
     path = write_manifest(tmp_path, content)
-    assert _error(path) == (f"replay manifest {path}: lists no samples; a dataset needs at "
-                            "least one")
+    assert _error(path) == (
+        f"replay manifest {path}: lists no samples; a dataset needs at least one"
+    )
 
 
 def test_entry_of_wrong_shape(tmp_path: Path) -> None:
     write_sample(tmp_path, "ok")
     path = write_manifest(tmp_path, ["ok.npz", 7])
-    assert _error(path) == (f"replay manifest {path}: entry 1 must be a path string or an object "
-                            "with a 'sample' path, got int 7")
+    assert _error(path) == (
+        f"replay manifest {path}: entry 1 must be a path string or an object "
+        "with a 'sample' path, got int 7"
+    )
     path = write_manifest(tmp_path, [{"meta": "ok.json"}])
     assert "entry 0 must be a path string or an object with a 'sample' path" in _error(path)
     path = write_manifest(tmp_path, {"data": ["ok.npz"]})
@@ -112,8 +123,9 @@ def test_entry_of_wrong_shape(tmp_path: Path) -> None:
 def test_entry_pointing_nowhere(tmp_path: Path) -> None:
     write_sample(tmp_path, "ok")
     path = write_manifest(tmp_path, ["ok.npz", {"sample": "ghost.npz"}])
-    assert _error(path) == (f"replay manifest {path}: entry 1 sample {tmp_path / 'ghost.npz'} "
-                            "does not exist")
+    assert _error(path) == (
+        f"replay manifest {path}: entry 1 sample {tmp_path / 'ghost.npz'} does not exist"
+    )
     path = write_manifest(tmp_path, [{"sample": "ok.npz", "meta": "ghost.json"}])
     assert f"entry 0 meta {tmp_path / 'ghost.json'} does not exist" in _error(path)
 
@@ -125,5 +137,6 @@ def test_malformed_metrics_file(tmp_path: Path) -> None:
     metrics.write_text(json.dumps({"a.npz": [1, 2]}))
     with pytest.raises(DataError) as info:
         load_manifest(tmp_path)
-    assert str(info.value) == (f"replay metrics {metrics}: metrics of 'a.npz' must be an object, "
-                               "got a list")
+    assert str(info.value) == (
+        f"replay metrics {metrics}: metrics of 'a.npz' must be an object, got a list"
+    )

@@ -12,15 +12,19 @@ from townlet.data.metrics import aggregate_baseline, numeric_metrics
 
 
 def test_sums_totals_and_means_by_hand() -> None:
-    out = aggregate_baseline([
-        {"reward_sum": -12.0, "action_total": 60.0, "reward_mean": -0.2},
-        {},  # carries no metrics: does not count
-        {"reward_sum": -6.0, "action_total": 40.0, "reward_mean": -0.1, "extra": 4.0},
-    ])
+    out = aggregate_baseline(
+        [
+            {"reward_sum": -12.0, "action_total": 60.0, "reward_mean": -0.2},
+            {},  # carries no metrics: does not count
+            {"reward_sum": -6.0, "action_total": 40.0, "reward_mean": -0.1, "extra": 4.0},
+        ]
+    )
     assert out == {
         "baseline_sample_count": 2.0,
-        "baseline_reward_sum": -18.0, "baseline_reward_sum_mean": -9.0,
-        "baseline_action_total": 100.0, "baseline_action_total_mean": 50.0,
+        "baseline_reward_sum": -18.0,
+        "baseline_reward_sum_mean": -9.0,
+        "baseline_action_total": 100.0,
+        "baseline_action_total_mean": 50.0,
         "baseline_reward_mean": pytest.approx(-0.15),
         "baseline_extra": 4.0,  # averaged over the samples that carry it
     }
@@ -47,15 +51,17 @@ def test_capture_baseline_matches_upstream_soak_log(upstream_samples: Path) -> N
     assert baseline["baseline_log_prob_mean"] == pytest.approx(-1.3748722, abs=1e-7)
     # The older system logged exactly these values on its replay epochs.
     log = upstream_samples / "telemetry" / "ppo_soak_queue_conflict.jsonl"
-    replay_record = next(r for r in map(json.loads, log.read_text().splitlines())
-                         if r["data_mode"] == "replay")
+    replay_record = next(
+        r for r in map(json.loads, log.read_text().splitlines()) if r["data_mode"] == "replay"
+    )
     for key, value in replay_record.items():
         if key.startswith("baseline_"):
             assert baseline[key] == pytest.approx(value, rel=1e-12), key
 
 
-def test_sidecar_metrics_are_used_without_metrics_file(upstream_samples: Path,
-                                                       tmp_path: Path) -> None:
+def test_sidecar_metrics_are_used_without_metrics_file(
+    upstream_samples: Path, tmp_path: Path
+) -> None:
     folder = upstream_samples / "capture_queue_conflict"
     manifest = tmp_path / "m.json"  # same samples, but no metrics file beside this manifest
     manifest.write_text(json.dumps([str(p) for p in sorted(folder.glob("*.npz"))]))

@@ -32,8 +32,9 @@ def _error(path: Path | str, **kwargs: object) -> str:
 
 
 @pytest.mark.parametrize("stem", UPSTREAM_REPLAY)
-def test_upstream_replay_samples_load_with_canonical_shapes(upstream_samples: Path,
-                                                            stem: str) -> None:
+def test_upstream_replay_samples_load_with_canonical_shapes(
+    upstream_samples: Path, stem: str
+) -> None:
     sample = load_sample(upstream_samples / "replay" / f"{stem}.npz")
     arrays = sample.arrays
     assert arrays["map"].shape == (2, 4, 11, 11) and arrays["map"].dtype == np.float32
@@ -67,13 +68,25 @@ def test_upstream_capture_samples_load(upstream_samples: Path, stem: str) -> Non
 
 
 def test_summarise_sample_reproduces_upstream_capture_metrics(upstream_samples: Path) -> None:
-    sample = load_sample(upstream_samples / "capture_queue_conflict" /
-                         "rollout_sample_anna_001.npz")
+    sample = load_sample(
+        upstream_samples / "capture_queue_conflict" / "rollout_sample_anna_001.npz"
+    )
     ours = summarise_sample(sample.arrays, sample.feature_names)
-    for key in ("timesteps", "reward_sum", "reward_mean", "log_prob_mean", "value_pred_last",
-                "rivalry_max_mean", "rivalry_max_max", "rivalry_avoid_count_mean",
-                "rivalry_avoid_count_max", "lateness_mean", "action_nonzero", "action_total",
-                "action_entropy"):
+    for key in (
+        "timesteps",
+        "reward_sum",
+        "reward_mean",
+        "log_prob_mean",
+        "value_pred_last",
+        "rivalry_max_mean",
+        "rivalry_max_max",
+        "rivalry_avoid_count_mean",
+        "rivalry_avoid_count_max",
+        "lateness_mean",
+        "action_nonzero",
+        "action_total",
+        "action_entropy",
+    ):
         assert ours[key] == pytest.approx(sample.metrics[key], rel=1e-6, abs=1e-7), key
 
 
@@ -111,8 +124,10 @@ def test_pickled_object_array_is_refused(tmp_path: Path) -> None:
     arrays["map"] = np.array([{"evil": True}], dtype=object)
     path = write_sample(tmp_path, "pickled", arrays=arrays)
     message = _error(path)
-    assert message == (f"replay sample {path}: array 'map' cannot be read (it holds pickled "
-                       "Python objects, which townlet refuses to load)")
+    assert message == (
+        f"replay sample {path}: array 'map' cannot be read (it holds pickled "
+        "Python objects, which townlet refuses to load)"
+    )
 
 
 def test_missing_array(tmp_path: Path) -> None:
@@ -124,8 +139,12 @@ def test_missing_array(tmp_path: Path) -> None:
 
 def test_missing_conflict_feature(tmp_path: Path) -> None:
     arrays = make_arrays(features=3)
-    path = write_sample(tmp_path, "nofeat", arrays=arrays,
-                        meta={"feature_names": ["need_hunger", "rivalry_max", "wallet"]})
+    path = write_sample(
+        tmp_path,
+        "nofeat",
+        arrays=arrays,
+        meta={"feature_names": ["need_hunger", "rivalry_max", "wallet"]},
+    )
     message = _error(path)
     assert f"replay sample {path}: sidecar {path.with_suffix('.json')}" in message
     assert "lacks 'rivalry_avoid_count'" in message
@@ -137,8 +156,10 @@ def test_missing_and_broken_sidecar(tmp_path: Path) -> None:
     sidecar.write_text("{not json")
     assert "is not valid JSON (line 1, column 2" in _error(path)
     sidecar.unlink()
-    assert _error(path) == (f"replay sample {path}: sidecar {sidecar} not found; expected the "
-                            "sample's JSON metadata beside it")
+    assert _error(path) == (
+        f"replay sample {path}: sidecar {sidecar} not found; expected the "
+        "sample's JSON metadata beside it"
+    )
 
 
 def test_explicit_meta_path_is_used(tmp_path: Path) -> None:
@@ -153,22 +174,26 @@ def test_length_mismatch(tmp_path: Path) -> None:
     arrays = make_arrays(timesteps=2)
     arrays["rewards"] = np.zeros(3, dtype=np.float32)
     path = write_sample(tmp_path, "len", arrays=arrays)
-    assert _error(path) == (f"replay sample {path}: array 'rewards' has 3 entries, expected 2 "
-                            "(T from 'actions')")
+    assert _error(path) == (
+        f"replay sample {path}: array 'rewards' has 3 entries, expected 2 (T from 'actions')"
+    )
 
 
 def test_value_preds_must_have_t_or_t_plus_one(tmp_path: Path) -> None:
     path = write_sample(tmp_path, "vp", value_steps=5)
-    assert _error(path) == (f"replay sample {path}: array 'value_preds' has 5 entries, expected "
-                            "2 or 3 (T or T+1, T from 'actions')")
+    assert _error(path) == (
+        f"replay sample {path}: array 'value_preds' has 5 entries, expected "
+        "2 or 3 (T or T+1, T from 'actions')"
+    )
 
 
 def test_wrong_rank(tmp_path: Path) -> None:
     arrays = make_arrays()
     arrays["rewards"] = np.zeros((2, 2), dtype=np.float32)
     path = write_sample(tmp_path, "rank", arrays=arrays)
-    assert _error(path) == (f"replay sample {path}: array 'rewards' has shape (2, 2), expected "
-                            "rank 1 (T)")
+    assert _error(path) == (
+        f"replay sample {path}: array 'rewards' has shape (2, 2), expected rank 1 (T)"
+    )
 
 
 def test_feature_count_must_match_names(tmp_path: Path) -> None:
@@ -181,8 +206,10 @@ def test_non_finite_values(tmp_path: Path, bad: float) -> None:
     arrays = make_arrays()
     arrays["features"][1, 2] = bad
     path = write_sample(tmp_path, "nan", arrays=arrays)
-    assert _error(path) == (f"replay sample {path}: array 'features' holds 1 non-finite value(s) "
-                            "(NaN or inf); expected finite numbers")
+    assert _error(path) == (
+        f"replay sample {path}: array 'features' holds 1 non-finite value(s) "
+        "(NaN or inf); expected finite numbers"
+    )
 
 
 def test_negative_and_fractional_actions(tmp_path: Path) -> None:
@@ -197,9 +224,13 @@ def test_negative_and_fractional_actions(tmp_path: Path) -> None:
 
 def test_legacy_single_frame_gains_t_axis(tmp_path: Path) -> None:
     legacy = {
-        "map": np.ones((2, 3, 3), dtype=np.float64), "features": np.arange(4.0),
-        "actions": np.array(3), "old_log_probs": np.array(-0.5), "value_preds": np.array(0.2),
-        "rewards": np.array(1.0), "dones": np.array(1),
+        "map": np.ones((2, 3, 3), dtype=np.float64),
+        "features": np.arange(4.0),
+        "actions": np.array(3),
+        "old_log_probs": np.array(-0.5),
+        "value_preds": np.array(0.2),
+        "rewards": np.array(1.0),
+        "dones": np.array(1),
     }
     sample = load_sample(write_sample(tmp_path, "legacy", arrays=legacy))
     arrays = sample.arrays
@@ -217,8 +248,9 @@ def test_action_mask_is_kept_and_checked(tmp_path: Path) -> None:
     assert sample.layout.mask_dim == 5
     arrays["action_mask"][1, arrays["actions"][1]] = False
     path = write_sample(tmp_path, "forbidden", arrays=arrays)
-    assert (f"array 'action_mask' forbids the recorded action {int(arrays['actions'][1])} "
-            "at step 1") in _error(path)
+    assert (
+        f"array 'action_mask' forbids the recorded action {int(arrays['actions'][1])} at step 1"
+    ) in _error(path)
 
 
 def test_save_sample_round_trip_fills_sidecar(tmp_path: Path) -> None:
@@ -227,8 +259,13 @@ def test_save_sample_round_trip_fills_sidecar(tmp_path: Path) -> None:
     target = tmp_path / "out" / "saved.npz"
     written = save_sample(target, arrays, {"feature_names": FEATURES, "metrics": {"x": 1.0}})
     sidecar = json.loads(target.with_suffix(".json").read_text())
-    assert sidecar["training_arrays"] == ["actions", "old_log_probs", "value_preds", "rewards",
-                                          "dones"]
+    assert sidecar["training_arrays"] == [
+        "actions",
+        "old_log_probs",
+        "value_preds",
+        "rewards",
+        "dones",
+    ]
     assert sidecar["timesteps"] == 3 and sidecar["value_pred_steps"] == 3
     assert sidecar["map_shape"] == [2, 3, 3] and sidecar["action_mask"] is True
     loaded = load_sample(target)
@@ -247,6 +284,7 @@ def test_save_sample_refuses_invalid_data_and_writes_nothing(tmp_path: Path) -> 
     with pytest.raises(DataError, match="array 'rewards' holds 1 non-finite"):
         save_sample(target, arrays, {"feature_names": FEATURES})
     with pytest.raises(DataError, match="lacks 'rivalry_max'"):
-        save_sample(target, make_arrays(),
-                    {"feature_names": ["a", "b", "c", "rivalry_avoid_count"]})
+        save_sample(
+            target, make_arrays(), {"feature_names": ["a", "b", "c", "rivalry_avoid_count"]}
+        )
     assert list(tmp_path.iterdir()) == []

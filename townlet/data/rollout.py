@@ -1,0 +1,136 @@
+"""``data=rollout``: fresh on-policy data from the live town every epoch (DESIGN §5, §9.10).
+
+The dataset has an exact length of one batch per epoch, and collects that batch when Lightning
+asks for it, under ``no_grad`` on the module's device with ``num_workers=0``. Lightning only
+prefetches ahead from unsized iterables, so every rollout comes from the current weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from townlet.data.rollout_collector import RolloutCollector
+from townlet.sim import FEATURE_NAMES, NUM_ACTIONS, Scenario, TownVecEnv, scenario_from_dict
+
+
+class _OneRollout(Dataset[dict[str, Any]]):
+    """Length 1: item 0 is a rollout collected at the moment it is requested."""
+
+    def __init__(self, datamodule: RolloutDataModule) -> None:
+        self.datamodule = datamodule
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.datamodule.collect()
+
+
+class RolloutDataModule(L.LightningDataModule):
+    """Steps ``num_towns`` towns of a scenario for ``ticks`` ticks per epoch."""
+
+    data_mode = "rollout"
+
+    def __init__(
+        self,
+        scenario: dict[str, Any] | Scenario,
+        ticks: int = 128,
+        num_towns: int | None = None,
+        seed: int = 0,
+        scenario_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.scenario = (
+            scenario
+            if isinstance(scenario, Scenario)
+            else scenario_from_dict(
+                scenario, source=f"conf/scenario/{scenario_name}.yaml", name=scenario_name
+            )
+        )
+        self.ticks = ticks
+        self.num_towns = num_towns or self.scenario.num_towns
+        self.seed = seed
+        self._collector: RolloutCollector | None = None
+        self._pending_state: dict[str, Any] | None = None
+        self._last_events: dict[str, float] = {}
+
+    # -- facts the module sizes its network from ---------------------------------------------
+    @property
+    def collector(self) -> RolloutCollector:
+        if self._collector is None:
+            rank = self.trainer.global_rank if self.trainer is not None else 0
+            # Every DDP rank gets its own towns: town i of rank r is seeded seed + r*towns + i.
+            seed = self.seed + rank * self.num_towns
+            env = TownVecEnv(self.scenario, num_towns=self.num_towns, seed=seed)
+            self._collector = RolloutCollector(env, seed)
+            if self._pending_state is not None:
+                self._collector.load_state_dict(self._pending_state)
+                self._pending_state = None
+        return self._collector
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(FEATURE_NAMES)
+
+    @property
+    def feature_dim(self) -> int:
+        return len(FEATURE_NAMES)
+
+    @property
+    def map_shape(self) -> tuple[int, int, int]:
+        return self.collector.env.map_shape
+
+    @property
+    def action_dim(self) -> int:
+        return NUM_ACTIONS
+
+    @property
+    def dataset_label(self) -> str:
+        return f"rollout:{self.scenario.name or 'scenario'}"
+
+    @property
+    def baseline_metrics(self) -> dict[str, float]:
+        return {}
+
+    @property
+    def transitions_per_epoch(self) -> int:
+        return self.ticks * self.num_towns * self.collector.env.num_agents
+
+    # -- Lightning ---------------------------------------------------------------------------
+    def train_dataloader(self) -> DataLoader[dict[str, Any]]:
+        return DataLoader(_OneRollout(self), batch_size=None, shuffle=False, num_workers=0)
+
+    def collect(self) -> dict[str, Any]:
+        """One rollout with the module's current policy, on its device."""
+        if self.trainer is None:
+            raise RuntimeError("RolloutDataModule.collect needs a Trainer with a policy module")
+        module = self.trainer.lightning_module
+        policy: torch.nn.Module = module.policy  # type: ignore[assignment]
+        result = self.collector.collect(policy, self.ticks, module.device)
+        self._last_events = result["events"]
+        batch: dict[str, Any] = result["batch"]
+        batch["dataset"] = self.dataset_label
+        batch["batch_index"] = 0
+        return batch
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """This epoch's counters for telemetry: one collection, its events and ticks."""
+        events = self._last_events
+        metrics = {key: float(events.get(key, 0.0)) for key in events}
+        metrics.update(self.collector.episode_metrics())
+        metrics["rollout_ticks"] = float(self.ticks)
+        metrics["rollout_collections"] = 1.0 if events else 0.0
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"collector": self.collector.state_dict()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if self._collector is None:
+            self._pending_state = state_dict["collector"]
+        else:
+            self._collector.load_state_dict(state_dict["collector"])

@@ -1,0 +1,174 @@
+"""Employment (§9.5): daily shifts, grace/late/absent states, penalties, wages, attendance.
+
+Per agent with a job, each tick of the day falls before, inside or after its shift window
+``[start_tick, end_tick)``. Inside it the agent is *present* while it runs work_shift. Not yet
+present: ``pre_shift`` during the grace ticks, then ``late``, then ``absent`` from
+``absent_cutoff`` on. Present: ``on_time`` if it first arrived within grace, else ``late``.
+Penalties (a job's lateness_penalty once per late shift, late_tick_penalty per late tick away,
+absence_penalty once per absent shift) leave the wallet and show as the ``lateness`` reward term;
+wages go in per on-site tick and are recorded as withheld while the agent is late or absent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from townlet.sim.affordance_state import drop_affordances
+from townlet.sim.constants import (
+    AFF_WORK,
+    SHIFT_ABSENT,
+    SHIFT_LATE,
+    SHIFT_NONE,
+    SHIFT_ON_TIME,
+    SHIFT_POST,
+    SHIFT_PRE,
+)
+from townlet.sim.events import StepScratch
+from townlet.sim.layout import Layout
+from townlet.sim.relationships import HELPED_WHEN_LATE, TOOK_MY_SHIFT, tie_delta
+from townlet.sim.state import TownState
+
+_PER_SHIFT_FLAGS = (
+    "shift_arrived",
+    "shift_arrived_on_time",
+    "shift_late_flag",
+    "shift_absent_flag",
+    "shift_help",
+    "shift_took",
+    "shift_done",
+)
+
+
+def _begin_shifts(state: TownState, new: np.ndarray, day: np.ndarray) -> None:
+    state.shift_day[new] = np.broadcast_to(day, new.shape)[new]
+    state.shift_present[new] = 0
+    state.shift_on_time[new] = 0
+    for name in _PER_SHIFT_FLAGS:
+        getattr(state, name)[new] = False
+
+
+def _coworker_events(
+    state: TownState,
+    layout: Layout,
+    scratch: StepScratch,
+    late: np.ndarray,
+    absent: np.ndarray,
+    working: np.ndarray,
+) -> None:
+    """Once per shift: a late agent covered by a working coworker is helped; an absent one has
+    its shift taken. Ties change between the agent and every covering coworker."""
+    covering = layout.coworkers[None] & working[:, None, :]
+    covered = covering.any(axis=2)
+    for when, flag, deltas, key in (
+        (late, "shift_help", HELPED_WHEN_LATE, "late_help_events"),
+        (absent, "shift_took", TOOK_MY_SHIFT, "shift_takeover_events"),
+    ):
+        seen = getattr(state, flag)
+        fire = when & covered & ~seen
+        if not np.count_nonzero(fire):
+            continue
+        seen |= fire
+        t, a, b = np.nonzero(fire[:, :, None] & covering)
+        tie_delta(state, t, a, b, *deltas)
+        scratch.count(key, np.nonzero(fire)[0])
+
+
+def _shift_states(state: TownState, layout: Layout, phase: np.ndarray, in_win: np.ndarray) -> None:
+    """Write every job holder's shift state for this tick (dead agents keep theirs)."""
+    emp = layout.scenario.employment
+    since = phase - layout.agent_start
+    waiting = np.where(
+        since <= emp.grace_ticks,
+        SHIFT_PRE,
+        np.where(since < emp.absent_cutoff, SHIFT_LATE, SHIFT_ABSENT),
+    )
+    arrived = np.where(state.shift_arrived_on_time, SHIFT_ON_TIME, SHIFT_LATE)
+    inside = np.where(state.shift_arrived, arrived, waiting)
+    outside = np.where(phase < layout.agent_start, SHIFT_PRE, SHIFT_POST)
+    current = np.where(in_win, inside, np.where(state.alive, outside, state.shift_state))
+    state.shift_state[:] = np.where(layout.has_job, current, SHIFT_NONE)
+
+
+def employment_phase(state: TownState, layout: Layout, scratch: StepScratch) -> None:
+    """Advance shift states, pay or withhold wages, charge penalties, record attendance."""
+    if not np.count_nonzero(layout.has_job):
+        return
+    sc = layout.scenario
+    emp = sc.employment
+    now = scratch.now
+    phase = (now % sc.ticks_per_day)[:, None]
+    day = (now // sc.ticks_per_day)[:, None]
+    in_win = (phase >= layout.agent_start) & (phase < layout.agent_end) & state.alive
+    in_win &= layout.has_job
+    any_win = bool(np.count_nonzero(in_win))
+    if any_win:
+        new = in_win & (state.shift_day != day)
+        if np.count_nonzero(new):
+            _begin_shifts(state, new, day)
+        working = in_win & (state.run_aff == AFF_WORK)
+        since = phase - layout.agent_start
+        state.shift_arrived_on_time |= working & ~state.shift_arrived & (since <= emp.grace_ticks)
+        state.shift_arrived |= working
+    _shift_states(state, layout, phase, in_win)
+    if any_win:
+        _pay_and_penalise(state, layout, scratch, in_win, working)
+    stop = (state.run_aff == AFF_WORK) & ~in_win
+    if np.count_nonzero(stop):
+        drop_affordances(state, *np.nonzero(stop))
+    ended = (phase >= layout.agent_end) & (state.shift_day == day) & state.alive
+    ended &= layout.has_job & ~state.shift_done
+    if np.count_nonzero(ended):
+        _end_shifts(state, layout, scratch, ended)
+
+
+def _pay_and_penalise(
+    state: TownState,
+    layout: Layout,
+    scratch: StepScratch,
+    in_win: np.ndarray,
+    working: np.ndarray,
+) -> None:
+    emp = layout.scenario.employment
+    late = in_win & (state.shift_state == SHIFT_LATE)
+    absent = in_win & (state.shift_state == SHIFT_ABSENT)
+    late_away = late & ~working
+    fee = np.where(late_away, emp.late_tick_penalty, 0.0)
+    first_late = late & ~state.shift_late_flag
+    if np.count_nonzero(first_late):
+        state.shift_late_flag |= first_late
+        state.lateness_counter += first_late
+        fee += np.where(first_late, layout.agent_lateness_penalty, 0.0)
+    first_absent = absent & ~state.shift_absent_flag
+    if np.count_nonzero(first_absent):
+        state.shift_absent_flag |= first_absent
+        fee += np.where(first_absent, emp.absence_penalty, 0.0)
+    state.wallet -= fee
+    scratch.terms["lateness"] -= fee
+    state.wages_withheld += np.where(late_away | (absent & ~working), layout.agent_wage, 0.0)
+    pay = np.where(working, layout.agent_wage, 0.0)
+    state.wallet += pay
+    scratch.terms["wage"] += layout.scenario.rewards.wage_weight * pay
+    state.shift_present += working
+    state.shift_on_time += working & (state.shift_state == SHIFT_ON_TIME)
+    if np.count_nonzero(late) or np.count_nonzero(absent):
+        _coworker_events(state, layout, scratch, late, absent, working)
+
+
+def _end_shifts(state: TownState, layout: Layout, scratch: StepScratch, ended: np.ndarray) -> None:
+    """Close finished shifts: store the attendance ratio and pay the punctuality bonus."""
+    t, a = np.nonzero(ended)
+    length = (layout.agent_end - layout.agent_start)[a]
+    window = state.attendance.shape[2]
+    slot = state.attendance_total[t, a] % window
+    state.attendance[t, a, slot] = state.shift_present[t, a] / length
+    state.attendance_total[t, a] += 1
+    bonus = layout.scenario.rewards.punctuality_bonus * state.shift_on_time[t, a] / length
+    scratch.terms["punctuality"][t, a] += bonus
+    state.shift_done[t, a] = True
+
+
+def attendance_ratio(state: TownState) -> np.ndarray:
+    """[T, A] mean presence share over the recorded shifts of the attendance window (0 if none)."""
+    window = state.attendance.shape[2]
+    n = np.minimum(state.attendance_total, window)
+    return np.divide(state.attendance.sum(axis=2), n, out=np.zeros(n.shape), where=n > 0)

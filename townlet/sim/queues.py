@@ -1,0 +1,190 @@
+"""Object queues (DESIGN §9.3): FIFOs, age priority, ghost steps, polite handover.
+
+A queue is not stored as a list: each agent carries ``queue_obj`` and a town-wide ``queue_seq``,
+so an agent's FIFO index is the number of agents queued at the same object with a smaller seq.
+That keeps every queue operation a vectorised [towns, agents(, objects)] computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from townlet.sim.affordance_state import drop_affordances
+from townlet.sim.events import StepScratch, running_index
+from townlet.sim.layout import Layout
+from townlet.sim.relationships import (
+    POLITE_HANDOVER,
+    conflict_intensity,
+    record_conflicts,
+    tie_delta,
+)
+from townlet.sim.state import TownState
+
+
+def object_counts(obj: np.ndarray, num_objects: int) -> np.ndarray:
+    """[T, O] how many agents have each object in ``obj`` ([T, A], -1 for none)."""
+    towns = obj.shape[0]
+    flat = (np.arange(towns)[:, None] * (num_objects + 1) + obj + 1).ravel()
+    counts = np.bincount(flat, minlength=towns * (num_objects + 1))
+    return counts.reshape(towns, num_objects + 1)[:, 1:]
+
+
+def queue_ranks(state: TownState) -> np.ndarray:
+    """[T, A] FIFO index of each queued agent in its object's queue (0 = head)."""
+    q = state.queue_obj
+    queued = q >= 0
+    same = (q[:, :, None] == q[:, None, :]) & queued[:, None, :]
+    earlier = same & (state.queue_seq[:, None, :] < state.queue_seq[:, :, None])
+    return earlier.sum(axis=2)
+
+
+def pick_next(state: TownState, layout: Layout, now: np.ndarray) -> np.ndarray:
+    """[T, O] the waiter that goes next: min ``index - age_priority_weight * waited``, -1 if none.
+
+    Equal priorities go to the earlier FIFO index: the tiny ``rank * 1e-7`` term breaks ties
+    without reordering anything else (ranks and waits are integers).
+    """
+    weight = layout.scenario.queue_fairness.age_priority_weight
+    rank = queue_ranks(state)
+    prio = rank - weight * (now[:, None] - state.queue_tick) + rank * 1e-7
+    onehot = state.queue_obj[:, :, None] == np.arange(layout.num_objects)
+    key = np.where(onehot, prio[:, :, None], np.inf)
+    chosen = np.argmin(key, axis=1)
+    best = np.take_along_axis(key, chosen[:, None, :], axis=1)[:, 0, :]
+    return np.where(np.isfinite(best), chosen, -1)
+
+
+def grant(state: TownState, t: np.ndarray, a: np.ndarray, o: np.ndarray, now: np.ndarray) -> None:
+    """Make each (t, a) the holder of object o, taking it out of any queue.
+
+    ``queue_tick`` is left as it was: it keeps the tick the holder first asked for the object.
+    """
+    state.hold_obj[t, a] = o
+    state.hold_since[t, a] = now[t]
+    state.queue_obj[t, a] = -1
+    state.stall[t, o] = 0
+
+
+def join_tail(
+    state: TownState,
+    t: np.ndarray,
+    a: np.ndarray,
+    o: np.ndarray,
+    now: np.ndarray,
+    keep_joined: bool = False,
+) -> None:
+    """Append each (t, a) to object o's queue; entries sorted by town keep their order.
+
+    ``keep_joined`` keeps the agents' original joined_tick (a ghost-stepped holder rejoins the
+    tail but its waiting time still counts for age priority); otherwise joined_tick is now.
+    """
+    if t.size == 0:
+        return
+    offset = running_index(t)
+    state.queue_obj[t, a] = o
+    state.queue_seq[t, a] = state.seq[t] + offset
+    if not keep_joined:
+        state.queue_tick[t, a] = now[t]
+    state.seq += np.bincount(t, minlength=state.seq.shape[0])
+
+
+def release(
+    state: TownState, t: np.ndarray, a: np.ndarray, success: bool, cooldown: int, now: np.ndarray
+) -> None:
+    """Give up the held object: a successful release starts the cooldown, a failed one clears it."""
+    o = state.hold_obj[t, a]
+    state.cooldown_until[t, a, o] = now[t] + cooldown if success else 0
+    state.hold_obj[t, a] = -1
+    state.stall[t, o] = 0
+
+
+def promote_free(state: TownState, layout: Layout, now: np.ndarray) -> None:
+    """Fill free slots of every object from its queue, best priority first."""
+    for _ in range(int(layout.obj_capacity.max(initial=0))):
+        holders = object_counts(state.hold_obj, layout.num_objects)
+        free = (holders < layout.obj_capacity) & (
+            object_counts(state.queue_obj, layout.num_objects) > 0
+        )
+        if not np.count_nonzero(free):
+            return
+        nxt = pick_next(state, layout, now)
+        t, o = np.nonzero(free & (nxt >= 0))
+        grant(state, t, nxt[t, o], o, now)
+
+
+def ghost_steps(state: TownState, layout: Layout, now: np.ndarray, scratch: StepScratch) -> None:
+    """Count stalled ticks; evict holders stalled ``ghost_step_after`` ticks to the queue tail.
+
+    The evicted holder's affordance is dropped, a conflict with the queue head is recorded
+    (intensity from ghost_step_boost and the queue length), and the next waiter is granted.
+    The evicted agent keeps its original joined_tick, so with age priority its long wait can
+    move it ahead of newer waiters at the next handover.
+    """
+    sc = layout.scenario
+    holders = object_counts(state.hold_obj, layout.num_objects)
+    qlen = object_counts(state.queue_obj, layout.num_objects)
+    stalled = (holders >= layout.obj_capacity) & (qlen > 0)
+    state.stall[:] = np.where(stalled, state.stall + 1, 0)
+    ghost = stalled & (state.stall >= sc.queue_fairness.ghost_step_after)
+    if not np.count_nonzero(ghost):
+        return
+    t, o = np.nonzero(ghost)
+    # The longest-serving holder goes (ties: lower agent index).
+    holds = state.hold_obj[t] == o[:, None]
+    evicted = np.argmin(np.where(holds, state.hold_since[t], np.iinfo(np.int64).max), axis=1)
+    ranks = queue_ranks(state)[t]
+    head = np.argmax((state.queue_obj[t] == o[:, None]) & (ranks == 0), axis=1)
+    nxt = pick_next(state, layout, now)[t, o]
+    drop_affordances(state, t, evicted)
+    state.hold_obj[t, evicted] = -1
+    join_tail(state, t, evicted, o, now, keep_joined=True)
+    grant(state, t, nxt, o, now)
+    rc = sc.conflict.rivalry
+    intensity = conflict_intensity(rc.ghost_step_boost, qlen[t, o], rc.queue_length_boost)
+    record_conflicts(state, sc, scratch, t, evicted, head, intensity)
+    scratch.count("ghost_step_events", t)
+
+
+def hand_over(
+    state: TownState,
+    layout: Layout,
+    now: np.ndarray,
+    scratch: StepScratch,
+    t: np.ndarray,
+    leaver: np.ndarray,
+    o: np.ndarray,
+) -> None:
+    """After a normal completion at (t, o) by ``leaver``: pass the object to a waiter.
+
+    The waiter with the best ``trust + familiarity - rivalry - 0.05 * index`` towards the leaver
+    goes next when that score is positive (a polite handover, with its tie bonus). Otherwise the
+    age-priority waiter takes it and the succession is recorded as a handover conflict
+    (intensity from handover_boost and the queue length).
+    """
+    qlen = object_counts(state.queue_obj, layout.num_objects)[t, o]
+    has_queue = qlen > 0
+    t, leaver, o, qlen = t[has_queue], leaver[has_queue], o[has_queue], qlen[has_queue]
+    if t.size == 0:
+        return
+    waiting = state.queue_obj[t] == o[:, None]  # [n, A]
+    ranks = queue_ranks(state)[t]
+    score = (
+        state.trust[t, :, leaver]
+        + state.familiarity[t, :, leaver]
+        - state.tie_rivalry[t, :, leaver]
+        - 0.05 * ranks
+    )
+    score = np.where(waiting, score, -np.inf)
+    polite_pick = np.argmax(score, axis=1)
+    polite = score[np.arange(t.size), polite_pick] > 0.0
+    fifo_pick = pick_next(state, layout, now)[t, o]
+    chosen = np.where(polite, polite_pick, fifo_pick)
+    grant(state, t, chosen, o, now)
+    tie_delta(state, t[polite], leaver[polite], chosen[polite], *POLITE_HANDOVER)
+    scratch.count("handover_events", t[polite])
+    rude = ~polite
+    rc = layout.scenario.conflict.rivalry
+    intensity = conflict_intensity(rc.handover_boost, qlen[rude], rc.queue_length_boost)
+    record_conflicts(
+        state, layout.scenario, scratch, t[rude], leaver[rude], chosen[rude], intensity
+    )

@@ -1,0 +1,217 @@
+"""Load and validate scenarios: every problem is one ``ConfigError`` line naming file and field.
+
+``load_scenario`` takes a path, a bare scenario name (looked up in ``conf/scenario/``) or a plain
+mapping (what Hydra hands over after ``OmegaConf.to_container``); ``scenario_from_dict`` is the
+mapping entry point with an explicit source label for messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from townlet.errors import ConfigError
+from townlet.sim.constants import ACTION_IDS, OBJECT_TYPES, OBSERVATION_VARIANTS
+from townlet.sim.scenario import Position, Scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conf" / "scenario"
+SCENARIO_NAMES: tuple[str, ...] = (
+    "queue_conflict",
+    "employment_punctuality",
+    "rivalry_decay",
+    "observation_baseline",
+    "kitchen_breakfast",
+    "town",
+)
+
+
+class _Problem(Exception):
+    """One bad field: ``path=value reason`` (value omitted when ``None``)."""
+
+    def __init__(self, path: str, value: object, reason: str) -> None:
+        super().__init__(path)
+        self.path, self.value, self.reason = path, value, reason
+
+    def line(self, source: str) -> str:
+        shown = "" if self.value is _NO_VALUE else f"={_fmt(self.value)}"
+        return f"scenario {source}: {self.path}{shown} {self.reason}"
+
+
+_NO_VALUE = object()
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def _path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_problem(err: Any) -> _Problem:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    path = _path(err["loc"])
+    value = err.get("input", _NO_VALUE)
+    reasons = {
+        "greater_than_equal": f"must be >= {ctx.get('ge')}",
+        "greater_than": f"must be > {ctx.get('gt')}",
+        "less_than_equal": f"must be <= {ctx.get('le')}",
+        "less_than": f"must be < {ctx.get('lt')}",
+        "extra_forbidden": "is not a known field",
+        "too_short": f"must have at least {ctx.get('min_length')} entries",
+    }
+    if kind == "missing":
+        return _Problem(path, _NO_VALUE, "is required")
+    reason = reasons.get(kind, str(err["msg"]).lower())
+    return _Problem(path or "scenario", value, reason)
+
+
+def _plain(obj: Any) -> Any:
+    """Recursively turn mapping/sequence views (e.g. an OmegaConf DictConfig) into dicts/lists."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, Sequence) and not isinstance(obj, str | bytes):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _check_world(sc: Scenario) -> None:
+    """Cross-field rules: positions on the grid and off walls, known types, jobs and actions."""
+    w, h = sc.grid.width, sc.grid.height
+    walls = set(sc.grid.walls)
+
+    def on_grid(path: str, pos: Position, allow_wall: bool = False) -> None:
+        x, y = pos
+        if not (0 <= x < w and 0 <= y < h):
+            raise _Problem(path, pos, f"is off the {w}x{h} grid")
+        if not allow_wall and pos in walls:
+            raise _Problem(path, pos, "is on a wall")
+
+    if sc.observation_variant not in OBSERVATION_VARIANTS:
+        raise _Problem(
+            "observation_variant",
+            sc.observation_variant,
+            f"is not a variant ({', '.join(OBSERVATION_VARIANTS)})",
+        )
+    for i, wall in enumerate(sc.grid.walls):
+        on_grid(f"grid.walls[{i}]", wall, allow_wall=True)
+    seen_obj: dict[str, int] = {}
+    taken: dict[Position, int] = {}
+    for i, obj in enumerate(sc.objects):
+        if obj.id in seen_obj:
+            raise _Problem(
+                f"objects[{i}].id", obj.id, f"is already used by objects[{seen_obj[obj.id]}]"
+            )
+        seen_obj[obj.id] = i
+        if obj.type not in OBJECT_TYPES:
+            raise _Problem(
+                f"objects[{i}].type",
+                obj.type,
+                f"is not a known object type ({', '.join(OBJECT_TYPES)})",
+            )
+        on_grid(f"objects[{i}].position", obj.position)
+        if obj.position in taken:
+            raise _Problem(
+                f"objects[{i}].position",
+                obj.position,
+                f"is already taken by objects[{taken[obj.position]}]",
+            )
+        taken[obj.position] = i
+    for name, job in sc.jobs.items():
+        if job.end_tick <= job.start_tick:
+            raise _Problem(
+                f"jobs.{name}.end_tick",
+                job.end_tick,
+                f"must be greater than start_tick ({job.start_tick})",
+            )
+        if job.end_tick > sc.ticks_per_day:
+            raise _Problem(
+                f"jobs.{name}.end_tick",
+                job.end_tick,
+                f"must be within the day of ticks_per_day={sc.ticks_per_day}",
+            )
+        on_grid(f"jobs.{name}.location", job.location)
+    seen_agent: dict[str, int] = {}
+    for i, agent in enumerate(sc.agents):
+        if agent.id in seen_agent:
+            raise _Problem(
+                f"agents[{i}].id", agent.id, f"is already used by agents[{seen_agent[agent.id]}]"
+            )
+        seen_agent[agent.id] = i
+        on_grid(f"agents[{i}].position", agent.position)
+        if agent.job is not None and agent.job not in sc.jobs:
+            known = ", ".join(sc.jobs) or "none defined"
+            raise _Problem(
+                f"agents[{i}].job", agent.job, f"is not a job of this scenario ({known})"
+            )
+        for k, entry in enumerate(agent.schedule):
+            where = f"agents[{i}].schedule[{k}]"
+            if entry.action not in ACTION_IDS:
+                raise _Problem(
+                    f"{where}.action", entry.action, f"is not an action ({', '.join(ACTION_IDS)})"
+                )
+            if entry.end <= entry.start:
+                raise _Problem(
+                    f"{where}.end", entry.end, f"must be greater than start ({entry.start})"
+                )
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any], source: str = "<mapping>", name: str | None = None
+) -> Scenario:
+    """Validate a plain mapping of scenario fields; raise ``ConfigError`` naming ``source``.
+
+    ``name`` fills the scenario's name when the mapping has none (Hydra's group option name).
+    """
+    plain = _plain(data)
+    if not isinstance(plain, dict):
+        raise ConfigError(f"scenario {source}: must be a mapping of scenario fields")
+    try:
+        scenario = Scenario.model_validate(plain)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_problem(exc.errors()[0]).line(source)) from None
+    try:
+        _check_world(scenario)
+    except _Problem as problem:
+        raise ConfigError(problem.line(source)) from None
+    if scenario.name is None and name is not None:
+        scenario = scenario.model_copy(update={"name": name})
+    return scenario
+
+
+def scenario_path(name: str) -> Path:
+    """The YAML file of a bundled scenario name, e.g. ``queue_conflict``."""
+    return SCENARIO_DIR / f"{name}.yaml"
+
+
+def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
+    """A validated :class:`Scenario` from a path, a bundled name, a mapping or a Scenario."""
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Mapping):
+        return scenario_from_dict(source)
+    path = Path(source)
+    if not path.suffix and not path.exists() and scenario_path(str(source)).exists():
+        path = scenario_path(str(source))
+    label = str(source)
+    if not path.is_file():
+        raise ConfigError(f"scenario {label}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+        raise ConfigError(f"scenario {label}: not valid YAML ({first})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"scenario {label}: must be a mapping of scenario fields")
+    return scenario_from_dict(data, source=label, name=path.stem)
