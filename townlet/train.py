@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -19,16 +18,14 @@ from typing import Any
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException, MissingConfigException
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 
 from townlet.accelerators import trainer_device_kwargs
+from townlet.cli import report_errors, run_hydra_app
 from townlet.config import TrainConfig, validate_train_config
 from townlet.config.models import ReplayDataConfig
 from townlet.dto import PPOTrainingResultDTO
-from townlet.errors import TownletError
 from townlet.sim import scenario_from_dict
 from townlet.strategies.ppo import PPOModule
 from townlet.telemetry.callback import TelemetryCallback, build_record, data_source_metrics
@@ -170,49 +167,17 @@ def train(cfg: DictConfig) -> PPOTrainingResultDTO:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@report_errors
 def _hydra_main(cfg: DictConfig) -> float | None:
-    try:
-        result = train(cfg)
-    except TownletError as err:
-        if _user_wants_traceback():
-            raise
-        print(err, file=sys.stderr)
-        sys.exit(err.exit_code)
+    result = train(cfg)
     metric = cfg.get("optimized_metric")
     value = result.model_dump(by_alias=True).get(metric) if metric else None
     return float(value) if isinstance(value, int | float) else None
 
 
-def _user_wants_traceback() -> bool:
-    return os.environ.get("TOWNLET_USER_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
-
-
-def hydra_error_line(err: Exception) -> str:
-    """One line for a composition error: which override, and what was expected."""
-    if isinstance(err, MissingConfigException) and err.missing_cfg_file:
-        group, _, option = str(err.missing_cfg_file).rpartition("/")
-        options = ", ".join(sorted(err.options or []))
-        expected = f"expected one of: {options}" if options else "no such option"
-        return f"config error: {group}={option} — unknown option ({expected})"
-    cause = err.__cause__
-    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    if cause is not None and str(cause).strip():
-        message += f" — {str(cause).strip().splitlines()[0]}"
-    return f"config error: {message}"
-
-
 def main() -> None:
-    """Console entry: Hydra composition errors become one line and exit code 2."""
-    os.environ.setdefault("TOWNLET_USER_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR", "0"))
-    # Hydra re-raises instead of printing its own report, so composition errors can be reworded.
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    try:
-        _hydra_main()
-    except (HydraException, OmegaConfBaseException) as err:
-        if _user_wants_traceback():
-            raise
-        print(hydra_error_line(err), file=sys.stderr)
-        sys.exit(2)
+    """Console entry: ``python -m townlet.train [overrides]``."""
+    run_hydra_app(_hydra_main)
 
 
 if __name__ == "__main__":
