@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from townlet.accelerators import trainer_device_kwargs
 from townlet.cli import report_errors, run_hydra_app
 from townlet.config import TrainConfig, validate_train_config
-from townlet.config.models import ReplayDataConfig
+from townlet.config.models import MixedDataConfig, ReplayDataConfig
 from townlet.dto import PPOTrainingResultDTO
 from townlet.sim import scenario_from_dict
 from townlet.strategies.ppo import PPOModule
@@ -57,11 +57,11 @@ def scenario_choice() -> str:
 def build_datamodule(config: TrainConfig, raw: dict[str, Any]) -> L.LightningDataModule:
     """Instantiate the datamodule from its ``_target_`` with what the config group cannot say."""
     extra: dict[str, Any] = {}
-    if isinstance(config.data, ReplayDataConfig):
+    if isinstance(config.data, ReplayDataConfig | MixedDataConfig):
         from townlet.data import EMBEDDED_MANIFEST
 
         extra["manifest"] = config.data.manifest or str(EMBEDDED_MANIFEST)
-    else:
+    if not isinstance(config.data, ReplayDataConfig):
         name = scenario_choice()
         extra["scenario"] = scenario_from_dict(
             raw["scenario"], source=f"conf/scenario/{name}.yaml", name=name
@@ -101,7 +101,7 @@ def build_callbacks(config: TrainConfig, raw: dict[str, Any]) -> list[L.Callback
 
 
 def build_trainer(
-    config: TrainConfig, raw: dict[str, Any], callbacks: list[L.Callback]
+    config: TrainConfig, raw: dict[str, Any], callbacks: list[L.Callback], reload_data: bool = False
 ) -> L.Trainer:
     loggers = [hydra.utils.instantiate(spec) for spec in (raw.get("logger") or {}).values()]
     has_checkpoint = any(isinstance(cb, ModelCheckpoint) for cb in callbacks)
@@ -113,6 +113,8 @@ def build_trainer(
         enable_checkpointing=has_checkpoint,
         default_root_dir=config.paths.output_dir,
         num_sanity_val_steps=0,
+        # Mixed schedules change the epoch's length, so Lightning must ask for data every epoch.
+        reload_dataloaders_every_n_epochs=1 if reload_data else 0,
     )
 
 
@@ -154,7 +156,9 @@ def train(cfg: DictConfig) -> PPOTrainingResultDTO:
     datamodule = build_datamodule(config, raw)
     module = build_module(config, datamodule)
     callbacks = build_callbacks(config, raw)
-    trainer = build_trainer(config, raw, callbacks)
+    trainer = build_trainer(
+        config, raw, callbacks, reload_data=getattr(datamodule, "reload_every_epoch", False)
+    )
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=config.ckpt_path, weights_only=True)
     record = result_record(

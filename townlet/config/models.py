@@ -13,6 +13,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+def _existing_path(value: str | None) -> str | None:
+    if value is not None and not Path(value).exists():
+        raise ValueError("file not found")
+    return value
+
+
 class Section(BaseModel):
     """A config section: unknown keys are errors, values are checked on assignment too."""
 
@@ -59,9 +65,7 @@ class ReplayDataConfig(Section):
     @field_validator("manifest")
     @classmethod
     def _manifest_exists(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).exists():
-            raise ValueError("file not found")
-        return value
+        return _existing_path(value)
 
 
 class RolloutDataConfig(Section):
@@ -75,6 +79,37 @@ class RolloutDataConfig(Section):
     ticks: int = Field(128, ge=1, description="ticks collected per epoch")
     num_towns: int | None = Field(None, ge=1, description="towns stepped together")
     seed: int = Field(0, ge=0, description="town i is seeded seed + rank * num_towns + i")
+
+
+class MixedDataConfig(Section):
+    """Live rollouts plus replay batches (DESIGN §11)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    target: Literal["townlet.data.mixed.MixedDataModule"] = Field(
+        "townlet.data.mixed.MixedDataModule", alias="_target_", description="the datamodule"
+    )
+    manifest: str | None = Field(None, description="replay manifest; null = embedded")
+    ticks: int = Field(128, ge=1, description="ticks collected per rollout")
+    num_towns: int | None = Field(None, ge=1, description="towns stepped together")
+    seed: int = Field(0, ge=0, description="towns and replay order")
+    replay_fraction: float = Field(0.5, ge=0, lt=1, description="blend: replay share")
+    schedule: Literal["blend", "alternate"] = Field("blend", description="blend or alternate")
+    batch_size: int = Field(4, ge=1, description="replay samples per batch")
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest_exists(cls, value: str | None) -> str | None:
+        return _existing_path(value)
+
+
+class MixedConfig(Section):
+    """The mixed schedule (read by data=mixed)."""
+
+    manifest: str | None = Field(None, description="replay manifest; null = embedded")
+    replay_fraction: float = Field(0.5, ge=0, lt=1, description="blend: replay share")
+    schedule: Literal["blend", "alternate"] = Field("blend", description="blend or alternate")
+    batch_size: int = Field(4, ge=1, description="replay samples per batch")
 
 
 class RolloutConfig(Section):
@@ -175,11 +210,12 @@ class TrainConfig(Section):
     ckpt_path: str | None = Field(None, description="checkpoint to resume from")
     optimized_metric: str | None = Field("loss_total", description="result key for sweepers")
     strategy: PPOConfig
-    data: ReplayDataConfig | RolloutDataConfig = Field(discriminator="target")
+    data: ReplayDataConfig | RolloutDataConfig | MixedDataConfig = Field(discriminator="target")
     scenario: dict[str, Any] = Field(
         default_factory=dict, description="the world (scenario group; checked by townlet.sim)"
     )
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    mixed: MixedConfig = Field(default_factory=MixedConfig)
     device: DeviceConfig
     policy: PolicyConfig
     trainer: TrainerConfig

@@ -16,6 +16,8 @@ from pydantic.fields import FieldInfo
 
 from townlet.config.models import (
     DeviceConfig,
+    MixedConfig,
+    MixedDataConfig,
     PolicyConfig,
     PPOConfig,
     ReplayDataConfig,
@@ -32,7 +34,9 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("strategy", PPOConfig, "conf/strategy/ppo.yaml"),
     ("data (data=replay)", ReplayDataConfig, "conf/data/replay.yaml"),
     ("data (data=rollout)", RolloutDataConfig, "conf/data/rollout.yaml"),
+    ("data (data=mixed)", MixedDataConfig, "conf/data/mixed.yaml"),
     ("rollout", RolloutConfig, "conf/train.yaml"),
+    ("mixed", MixedConfig, "conf/train.yaml"),
     ("device", DeviceConfig, "conf/device/{auto,cpu,gpu}.yaml"),
     ("policy", PolicyConfig, "conf/policy/conflict_aware.yaml"),
     ("trainer", TrainerConfig, "conf/train.yaml"),
