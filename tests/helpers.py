@@ -10,29 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from townlet.train import CONF_DIR
+from townlet.compose import compose_train_config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def compose_train(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """The composed train config with the run folder in ``run_dir``, as Hydra would set it up."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            return_hydra_config=True,
-            overrides=[f"hydra.run.dir={run_dir}", "hydra.job.num=0", *overrides],
-        )
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    """The composed train config with the run folder in ``run_dir``."""
+    return compose_train_config(run_dir, overrides)
 
 
 def run_cli(

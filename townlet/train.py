@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from townlet.accelerators import trainer_device_kwargs
 from townlet.cli import report_errors, run_hydra_app
+from townlet.compose import CONF_DIR
 from townlet.config import TrainConfig, validate_train_config
 from townlet.config.models import MixedDataConfig, ReplayDataConfig
 from townlet.dto import PPOTrainingResultDTO
@@ -31,7 +32,6 @@ from townlet.strategies.ppo import PPOModule
 from townlet.telemetry.callback import TelemetryCallback, build_record, data_source_metrics
 
 log = logging.getLogger("townlet.train")
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 # num_workers=0 is deliberate (rollouts must come from current weights); Lightning's hint is noise,
 # as are a torch-version deprecation inside Lightning and its advertising line.

@@ -156,6 +156,9 @@ class TrainerConfig(Section):
         None, gt=0, description="fraction or count of batches per epoch; null = all"
     )
     profiler: Literal["simple", "advanced"] | None = Field(None, description="Lightning profiler")
+    max_time: str | None = Field(
+        None, description='stop after this wall time, "DD:HH:MM:SS"; null = no limit'
+    )
 
 
 class TargetSpec(BaseModel):

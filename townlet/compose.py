@@ -1,0 +1,34 @@
+"""Compose the train config from Python (tests, benchmarks, notebooks) as the CLI would.
+
+``@hydra.main`` sets up the run folder for the command line; code that calls :func:`train`
+directly composes through here, so ``${hydra:runtime.output_dir}`` resolves to ``run_dir``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def compose_train_config(
+    run_dir: str | Path, overrides: Sequence[str] = (), config_name: str = "train"
+) -> DictConfig:
+    """The composed config with its run folder at ``run_dir``, as Hydra would set it up."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name=config_name,
+            return_hydra_config=True,
+            overrides=[f"hydra.run.dir={run_dir}", "hydra.job.num=0", *overrides],
+        )
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
