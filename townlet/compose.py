@@ -32,3 +32,10 @@ def compose_train_config(
         cfg.hydra.runtime.output_dir = str(run_dir)
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def scenario_choice() -> str:
+    """The scenario group option Hydra composed (names the scenario in errors and metadata)."""
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get("scenario", "scenario"))
+    return "scenario"

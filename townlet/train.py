@@ -17,13 +17,12 @@ from typing import Any
 
 import hydra
 import lightning as L
-from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from townlet.accelerators import trainer_device_kwargs
 from townlet.cli import report_errors, run_hydra_app
-from townlet.compose import CONF_DIR
+from townlet.compose import CONF_DIR, scenario_choice
 from townlet.config import TrainConfig, validate_train_config
 from townlet.config.models import MixedDataConfig, ReplayDataConfig
 from townlet.dto import PPOTrainingResultDTO
@@ -45,13 +44,6 @@ class _DropTips(logging.Filter):
 
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
-
-
-def scenario_choice() -> str:
-    """The scenario group option Hydra composed (names the file in scenario errors)."""
-    if HydraConfig.initialized():
-        return str(HydraConfig.get().runtime.choices.get("scenario", "scenario"))
-    return "scenario"
 
 
 def build_datamodule(config: TrainConfig, raw: dict[str, Any]) -> L.LightningDataModule:

@@ -1,0 +1,152 @@
+"""A trained policy read back from a townlet checkpoint, acting in a capture (DESIGN §11).
+
+A training run's ``<run>/checkpoints/last.ckpt`` is a Lightning checkpoint: ``hyper_parameters``
+(``policy``, ``map_shape``, ``feature_dim``, ``action_dim``, ``feature_names``, ...) and a
+``state_dict`` whose network weights are under ``policy.``. It is read with
+``torch.load(weights_only=True)`` only, so a file cannot run code while loading. Every problem
+(unreadable, not a townlet checkpoint, trained on other observation shapes) is one
+``config error:`` line naming ``capture.policy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+
+from townlet.config.models import PolicyConfig
+from townlet.data.capture_writer import CKPT_PREFIX, Decision, Obs
+from townlet.errors import ConfigError
+from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.sim import TownVecEnv
+
+_WEIGHTS_PREFIX = "policy."
+_REQUIRED_HPARAMS = ("policy", "map_shape", "feature_dim", "action_dim")
+
+
+def _problem(path: Path, reason: str) -> ConfigError:
+    return ConfigError(" ".join(f"capture.policy={CKPT_PREFIX}{path} — {reason}".split()))
+
+
+def _read(path: Path) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
+    """The checkpoint's hyperparameters and policy weights, or why it is not a townlet one."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many types for foreign files; all mean the same
+        # torch's own messages run to paragraphs of advice about weights_only; the type suffices.
+        raise _problem(
+            path,
+            "not a townlet checkpoint (torch.load(weights_only=True) cannot read it: "
+            f"{type(exc).__name__})",
+        ) from None
+    hparams = blob.get("hyper_parameters") if isinstance(blob, dict) else None
+    state = blob.get("state_dict") if isinstance(blob, dict) else None
+    if not isinstance(hparams, Mapping) or not isinstance(state, Mapping):
+        raise _problem(path, "not a townlet checkpoint (no hyper_parameters and state_dict)")
+    missing = [key for key in _REQUIRED_HPARAMS if key not in hparams]
+    weights = {
+        key[len(_WEIGHTS_PREFIX) :]: value
+        for key, value in state.items()
+        if isinstance(key, str) and key.startswith(_WEIGHTS_PREFIX)
+    }
+    if missing or not weights:
+        lacking = ", ".join(missing) if missing else "policy.* weights"
+        raise _problem(path, f"not a townlet checkpoint (it lacks {lacking})")
+    return hparams, weights
+
+
+def _check_fit(path: Path, hparams: Mapping[str, Any], env: TownVecEnv, scenario: str) -> None:
+    """The network must observe exactly what this scenario's towns produce."""
+    try:
+        trained = (
+            [int(v) for v in hparams["map_shape"]],
+            int(hparams["feature_dim"]),
+            int(hparams["action_dim"]),
+        )
+    except (TypeError, ValueError):
+        raise _problem(
+            path, "not a townlet checkpoint (its shape hyperparameters are not numbers)"
+        ) from None
+    live = (list(env.map_shape), len(env.feature_names), env.num_actions)
+    if trained != live:
+        raise _problem(
+            path,
+            "the checkpoint's policy takes map {}, {} features and {} actions, but scenario "
+            "'{}' gives map {}, {} features and {} actions".format(
+                tuple(trained[0]), trained[1], trained[2], scenario, tuple(live[0]), *live[1:]
+            ),
+        )
+    names = hparams.get("feature_names")
+    if isinstance(names, Sequence) and list(names) != list(env.feature_names):
+        raise _problem(path, f"the checkpoint's feature_names differ from scenario '{scenario}'")
+
+
+def load_checkpoint_policy(path: Path, env: TownVecEnv, scenario: str) -> ConflictAwarePolicy:
+    """The checkpoint's network in eval mode, after checking it fits ``env``."""
+    hparams, weights = _read(path)
+    _check_fit(path, hparams, env, scenario)
+    try:
+        config = PolicyConfig.model_validate(hparams["policy"])
+    except ValidationError:
+        raise _problem(
+            path, "not a townlet checkpoint (its policy hyperparameters are unknown)"
+        ) from None
+    c, h, w = env.map_shape
+    network = ConflictAwarePolicy(
+        map_shape=(c, h, w),
+        feature_dim=len(env.feature_names),
+        action_dim=env.num_actions,
+        hidden_dim=config.hidden_dim,
+        encoder=config.encoder,
+    )
+    try:
+        network.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0][:160]
+        raise _problem(path, f"its weights do not fit its own hyperparameters ({first})") from None
+    return network.eval()
+
+
+class CheckpointPolicy:
+    """Samples actions from a trained policy with its own seeded generator.
+
+    Gumbel-max sampling (as the rollout collector does) is exact categorical sampling; the stored
+    log-probs and values are the network's own, so PPO ratios start at 1 on this data.
+    """
+
+    def __init__(self, path: Path, env: TownVecEnv, scenario: str, seed: int) -> None:
+        self.network = load_checkpoint_policy(path, env, scenario)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.label = f"{CKPT_PREFIX}{path.resolve()}"
+
+    @staticmethod
+    def _flat(obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[towns, agents, ...] observations as flat [N, ...] tensors."""
+        return (
+            torch.from_numpy(obs["map"]).flatten(0, 1),
+            torch.from_numpy(obs["features"]).flatten(0, 1),
+            torch.from_numpy(obs["action_mask"]).flatten(0, 1),
+        )
+
+    @torch.no_grad()
+    def act(self, env: TownVecEnv, obs: Obs) -> Decision:
+        shape = obs["action_mask"].shape[:2]
+        logits, values = self.network(*self._flat(obs))
+        uniform = torch.rand(logits.shape, generator=self.generator)
+        gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
+        actions = torch.argmax(logits + gumbel, dim=-1)
+        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1))
+        return Decision(
+            actions.numpy().astype(np.int64).reshape(shape),
+            log_probs.squeeze(-1).numpy().astype(np.float32).reshape(shape),
+            values.numpy().astype(np.float32).reshape(shape),
+        )
+
+    @torch.no_grad()
+    def value(self, obs: Obs) -> np.ndarray:
+        _, values = self.network(*self._flat(obs))
+        return values.numpy().astype(np.float32).reshape(obs["action_mask"].shape[:2])
