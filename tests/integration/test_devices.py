@@ -32,7 +32,7 @@ def test_debug_fdr_runs_one_batch_without_loggers(run_training: Callable[..., Pa
     run = run_training("debug=fdr")
     (record,) = read_records(run / "telemetry.ndjson")
     assert record["epoch"] == 1.0
-    assert record["transitions"] == 4 * 32  # one batch of 4 embedded samples, T = 32
+    assert record["transitions"] == 128 * 3  # one rollout: 128 ticks of queue_conflict's 3 agents
     assert not (run / "tensorboard").exists()
 
 

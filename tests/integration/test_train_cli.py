@@ -40,7 +40,8 @@ def _cli(tmp_path: Path, *overrides: str) -> tuple[int, str, Path]:
     ],
 )
 def test_bad_config_is_one_line_exit_2(tmp_path: Path, override: str, expected: str) -> None:
-    code, stderr, run_dir = _cli(tmp_path, override)
+    replay = ["data=replay"] if "manifest" in override else []
+    code, stderr, run_dir = _cli(tmp_path, *replay, override)
     assert code == 2, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -56,7 +57,7 @@ def test_bad_replay_sample_is_one_line_exit_1(tmp_path: Path) -> None:
     np.savez(sample, map=np.zeros((2, 4, 11, 11), np.float32))  # six arrays missing
     manifest = tmp_path / "manifest.json"
     manifest.write_text('["broken.npz"]')
-    code, stderr, run_dir = _cli(tmp_path, f"data.manifest={manifest}")
+    code, stderr, run_dir = _cli(tmp_path, "data=replay", f"data.manifest={manifest}")
     assert code == 1, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and str(sample) in lines[0], stderr

@@ -22,6 +22,16 @@ def upstream_manifest(upstream_samples: Path) -> str:
     return str(upstream_samples / "replay" / "replay_manifest.json")
 
 
+@pytest.fixture
+def replay_run(run_training: RunTraining) -> RunTraining:
+    """Training on replay data (the embedded manifest unless a test names another)."""
+
+    def _run(*overrides: str, run_dir: Path | None = None) -> Path:
+        return run_training("data=replay", *overrides, run_dir=run_dir)
+
+    return _run
+
+
 def test_default_run_leaves_every_artifact(run_training: RunTraining) -> None:
     run = run_training("trainer.max_epochs=2")
     records = read_records(run / "telemetry.ndjson")
@@ -30,15 +40,17 @@ def test_default_run_leaves_every_artifact(run_training: RunTraining) -> None:
     assert (run / "checkpoints" / "last.ckpt").is_file()
     result = json.loads((run / "result.json").read_text())
     assert result["run_dir"] == str(run)
-    assert result["epoch"] == 2.0 and result["data_mode"] == "replay"
+    # The default is PPO on live rollouts of queue_conflict.
+    assert result["epoch"] == 2.0 and result["data_mode"] == "rollout"
+    assert result["scenario"] == "queue_conflict"
     assert result["loss_total"] == records[-1]["loss_total"]
     # The checkpoint holds plain containers only, so it loads without running pickled code.
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["townlet"]["agent_steps"] == int(records[-1]["agent_steps"])
 
 
-def test_upstream_manifest_records(run_training: RunTraining, upstream_manifest: str) -> None:
-    run = run_training(
+def test_upstream_manifest_records(replay_run: RunTraining, upstream_manifest: str) -> None:
+    run = replay_run(
         f"data.manifest={upstream_manifest}",
         "data.batch_size=1",
         "strategy.num_epochs=1",
@@ -64,10 +76,10 @@ def test_upstream_manifest_records(run_training: RunTraining, upstream_manifest:
 
 
 def test_capture_folder_trains_with_baseline_metrics(
-    run_training: RunTraining, upstream_samples: Path
+    replay_run: RunTraining, upstream_samples: Path
 ) -> None:
     capture = upstream_samples / "capture_queue_conflict"
-    run = run_training(f"data.manifest={capture}", "trainer.max_epochs=1")
+    run = replay_run(f"data.manifest={capture}", "trainer.max_epochs=1")
     (record,) = read_records(run / "telemetry.ndjson")
     assert record["transitions"] == 180.0
     assert record["baseline_sample_count"] == 3.0
@@ -76,8 +88,8 @@ def test_capture_folder_trains_with_baseline_metrics(
     assert record["baseline_log_prob_mean"] == pytest.approx(-1.3748722, abs=1e-6)
 
 
-def test_rotation_one_line_per_file(run_training: RunTraining) -> None:
-    run = run_training("trainer.max_epochs=3", "callbacks.telemetry.max_log_entries=1")
+def test_rotation_one_line_per_file(replay_run: RunTraining) -> None:
+    run = replay_run("trainer.max_epochs=3", "callbacks.telemetry.max_log_entries=1")
     files = [run / "telemetry.ndjson", run / "telemetry.ndjson.1", run / "telemetry.ndjson.2"]
     epochs = []
     for path in files:
@@ -88,18 +100,18 @@ def test_rotation_one_line_per_file(run_training: RunTraining) -> None:
     assert not (run / "telemetry.ndjson.3").exists()
 
 
-def test_log_frequency_writes_even_epochs_but_counts_all(run_training: RunTraining) -> None:
-    run = run_training("trainer.max_epochs=4", "callbacks.telemetry.log_frequency=2")
+def test_log_frequency_writes_even_epochs_but_counts_all(replay_run: RunTraining) -> None:
+    run = replay_run("trainer.max_epochs=4", "callbacks.telemetry.log_frequency=2")
     records = read_records(run / "telemetry.ndjson")
     assert [r["epoch"] for r in records] == [2.0, 4.0]
     assert [r["log_stream_offset"] for r in records] == [2.0, 4.0]
 
 
-def test_resume_continues_the_stream_exactly(run_training: RunTraining, tmp_path: Path) -> None:
-    whole = run_training("trainer.max_epochs=4")
+def test_resume_continues_the_stream_exactly(replay_run: RunTraining, tmp_path: Path) -> None:
+    whole = replay_run("trainer.max_epochs=4")
     resumed = tmp_path / "resumed"
-    run_training("trainer.max_epochs=2", run_dir=resumed)
-    run_training(
+    replay_run("trainer.max_epochs=2", run_dir=resumed)
+    replay_run(
         "trainer.max_epochs=4",
         f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}",
         run_dir=resumed,
@@ -115,17 +127,17 @@ def test_resume_continues_the_stream_exactly(run_training: RunTraining, tmp_path
         }
 
 
-def test_same_seed_same_telemetry(run_training: RunTraining) -> None:
-    first = read_records(run_training("trainer.max_epochs=2", "seed=7") / "telemetry.ndjson")
-    second = read_records(run_training("trainer.max_epochs=2", "seed=7") / "telemetry.ndjson")
+def test_same_seed_same_telemetry(replay_run: RunTraining) -> None:
+    first = read_records(replay_run("trainer.max_epochs=2", "seed=7") / "telemetry.ndjson")
+    second = read_records(replay_run("trainer.max_epochs=2", "seed=7") / "telemetry.ndjson")
     strip = [{k: v for k, v in r.items() if k not in VOLATILE} for r in first]
     assert strip == [{k: v for k, v in r.items() if k not in VOLATILE} for r in second]
-    other = read_records(run_training("trainer.max_epochs=2", "seed=8") / "telemetry.ndjson")
+    other = read_records(replay_run("trainer.max_epochs=2", "seed=8") / "telemetry.ndjson")
     assert other[-1]["loss_total"] != first[-1]["loss_total"]
 
 
-def test_tensorboard_scalars_use_agent_steps(run_training: RunTraining) -> None:
-    run = run_training("trainer.max_epochs=2")
+def test_tensorboard_scalars_use_agent_steps(replay_run: RunTraining) -> None:
+    run = replay_run("trainer.max_epochs=2")
     records = read_records(run / "telemetry.ndjson")
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
