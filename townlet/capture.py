@@ -30,7 +30,7 @@ from townlet.data.capture_writer import (
     validate_capture_config,
     write_capture,
 )
-from townlet.sim import TownVecEnv, scenario_from_dict
+from townlet.sim import Scenario, TownVecEnv, scenario_from_dict
 
 log = logging.getLogger("townlet.capture")
 
@@ -55,10 +55,34 @@ def capture(cfg: DictConfig) -> list[Path]:
     scenario = scenario_from_dict(
         raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name
     )
-    seed = scenario.seed if config.seed is None else config.seed
-    ticks = scenario.ticks if config.ticks is None else config.ticks
-    env = TownVecEnv(scenario, num_towns=config.num_towns, seed=seed)
-    source = build_source(config, env, name, seed)
+    folder = Path(raw["paths"]["output_dir"])
+    return capture_to(
+        folder,
+        scenario,
+        name,
+        ticks=config.ticks,
+        num_towns=config.num_towns,
+        seed=config.seed,
+        config=config,
+    )
+
+
+def capture_to(
+    folder: Path,
+    scenario: Scenario,
+    name: str,
+    *,
+    ticks: int | None = None,
+    num_towns: int = 1,
+    seed: int | None = None,
+    config: CaptureConfig | None = None,
+) -> list[Path]:
+    """Run ``scenario``'s towns and write a capture into ``folder``; scripted unless ``config``
+    names a checkpoint policy. Also used by ``strategy=bc`` to record its expert data."""
+    seed = scenario.seed if seed is None else seed
+    ticks = scenario.ticks if ticks is None else ticks
+    env = TownVecEnv(scenario, num_towns=num_towns, seed=seed)
+    source = build_source(config, env, name, seed) if config else ScriptedSource()
     recorded = record_capture(env, source, ticks)
     metadata = {
         "scenario": name,
@@ -66,9 +90,8 @@ def capture(cfg: DictConfig) -> list[Path]:
         "ticks": ticks,
         "policy": source.label,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "num_towns": config.num_towns,
+        "num_towns": num_towns,
     }
-    folder = Path(raw["paths"]["output_dir"])
     paths = write_capture(folder, recorded, env, metadata)
     log.info("captured %d samples of %d ticks into %s", len(paths), ticks, folder)
     return paths

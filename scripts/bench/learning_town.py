@@ -29,7 +29,7 @@ from townlet.compose import compose_train_config  # noqa: E402
 from townlet.config import validate_train_config  # noqa: E402
 from townlet.policy.evaluate import UniformRandomPolicy, evaluate_episodes  # noqa: E402
 from townlet.sim import Scenario, scenario_from_dict  # noqa: E402
-from townlet.train import (  # noqa: E402
+from townlet.strategies.builders import (  # noqa: E402
     build_callbacks,
     build_datamodule,
     build_module,

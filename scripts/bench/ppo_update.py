@@ -26,12 +26,13 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from townlet.compose import CONF_DIR  # noqa: E402
 from townlet.config import validate_train_config  # noqa: E402
 from townlet.policy.conflict_aware import ConflictAwarePolicy  # noqa: E402
 from townlet.strategies import losses  # noqa: E402
+from townlet.strategies.builders import build_callbacks, build_trainer  # noqa: E402
 from townlet.strategies.ppo import PPOModule  # noqa: E402
 from townlet.telemetry.callback import TelemetryCallback  # noqa: E402
-from townlet.train import CONF_DIR, build_callbacks, build_trainer  # noqa: E402
 
 ENVS, STEPS, FEATURES, ACTIONS = 256, 32, 81, 12
 MAP_SHAPE = (4, 11, 11)

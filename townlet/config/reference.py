@@ -15,6 +15,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from townlet.config.models import (
+    AnnealConfig,
+    AnnealStage,
+    BCConfig,
     DeviceConfig,
     MixedConfig,
     MixedDataConfig,
@@ -31,7 +34,10 @@ from townlet.config.validate import describe_bounds
 
 SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("(top level)", TrainConfig, "conf/train.yaml"),
-    ("strategy", PPOConfig, "conf/strategy/ppo.yaml"),
+    ("strategy (strategy=ppo; strategy.ppo under anneal)", PPOConfig, "conf/strategy/ppo.yaml"),
+    ("strategy (strategy=bc; strategy.bc under anneal)", BCConfig, "conf/strategy/bc.yaml"),
+    ("strategy (strategy=anneal)", AnnealConfig, "conf/strategy/anneal.yaml"),
+    ("strategy.schedule[]", AnnealStage, "conf/strategy/anneal.yaml"),
     ("data (data=replay)", ReplayDataConfig, "conf/data/replay.yaml"),
     ("data (data=rollout)", RolloutDataConfig, "conf/data/rollout.yaml"),
     ("data (data=mixed)", MixedDataConfig, "conf/data/mixed.yaml"),

@@ -28,11 +28,17 @@ _WEIGHTS_PREFIX = "policy."
 _REQUIRED_HPARAMS = ("policy", "map_shape", "feature_dim", "action_dim")
 
 
-def _problem(path: Path, reason: str) -> ConfigError:
-    return ConfigError(" ".join(f"capture.policy={CKPT_PREFIX}{path} — {reason}".split()))
+CAPTURE_FIELD = f"capture.policy={CKPT_PREFIX}"
 
 
-def _read(path: Path) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
+def _problem(path: Path, reason: str, field: str = CAPTURE_FIELD) -> ConfigError:
+    """One line naming the override that pointed at the checkpoint (``field``) and the path."""
+    return ConfigError(" ".join(f"{field}{path} — {reason}".split()))
+
+
+def _read(
+    path: Path, field: str = CAPTURE_FIELD
+) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
     """The checkpoint's hyperparameters and policy weights, or why it is not a townlet one."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -42,11 +48,12 @@ def _read(path: Path) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
             path,
             "not a townlet checkpoint (torch.load(weights_only=True) cannot read it: "
             f"{type(exc).__name__})",
+            field,
         ) from None
     hparams = blob.get("hyper_parameters") if isinstance(blob, dict) else None
     state = blob.get("state_dict") if isinstance(blob, dict) else None
     if not isinstance(hparams, Mapping) or not isinstance(state, Mapping):
-        raise _problem(path, "not a townlet checkpoint (no hyper_parameters and state_dict)")
+        raise _problem(path, "not a townlet checkpoint (no hyper_parameters and state_dict)", field)
     missing = [key for key in _REQUIRED_HPARAMS if key not in hparams]
     weights = {
         key[len(_WEIGHTS_PREFIX) :]: value
@@ -55,7 +62,7 @@ def _read(path: Path) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
     }
     if missing or not weights:
         lacking = ", ".join(missing) if missing else "policy.* weights"
-        raise _problem(path, f"not a townlet checkpoint (it lacks {lacking})")
+        raise _problem(path, f"not a townlet checkpoint (it lacks {lacking})", field)
     return hparams, weights
 
 
@@ -109,6 +116,23 @@ def load_checkpoint_policy(path: Path, env: TownVecEnv, scenario: str) -> Confli
         first = str(exc).strip().splitlines()[0][:160]
         raise _problem(path, f"its weights do not fit its own hyperparameters ({first})") from None
     return network.eval()
+
+
+def load_policy_weights(network: torch.nn.Module, path: Path, field: str) -> None:
+    """Copy a townlet checkpoint's policy weights (BC or PPO) into ``network``.
+
+    ``field`` is the override that named the checkpoint, e.g. ``strategy.init_from=``.
+    """
+    if not path.is_file():
+        raise _problem(path, "checkpoint file not found", field)
+    _, weights = _read(path, field)
+    try:
+        network.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0][:160]
+        raise _problem(
+            path, f"its policy does not fit this run's network ({first})", field
+        ) from None
 
 
 class CheckpointPolicy:

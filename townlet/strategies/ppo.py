@@ -7,7 +7,7 @@ checkpoints and loggers; the maths lives in :mod:`townlet.strategies.losses`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import lightning as L
 import torch
@@ -20,6 +20,12 @@ from townlet.strategies import losses
 from townlet.strategies.ppo_stats import EpochStats
 
 FLAT_KEYS = ("map", "features", "actions", "old_log_probs", "action_mask")
+
+
+class ExpertSource(Protocol):
+    """Expert transitions for the BC term of anneal PPO stages (``BCDataModule``)."""
+
+    def expert_batch(self, size: int, generator: torch.Generator) -> dict[str, Tensor]: ...
 
 
 class PPOModule(L.LightningModule):
@@ -35,20 +41,26 @@ class PPOModule(L.LightningModule):
         feature_names: list[str],
         seed: int = 0,
         max_epochs: int = 1,
+        network: ConflictAwarePolicy | None = None,
+        expert: ExpertSource | None = None,
+        bc_weight: float = 0.0,
     ) -> None:
         super().__init__()
         # Plain containers only, so checkpoints load with torch.load(weights_only=True).
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["network", "expert"])
         self.automatic_optimization = False
         self.ppo = PPOConfig.model_validate(strategy)
         policy_cfg = PolicyConfig.model_validate(policy)
-        self.policy = ConflictAwarePolicy(
+        # Anneal hands one network from stage to stage; otherwise the module builds its own.
+        self.policy = network or ConflictAwarePolicy(
             map_shape=(map_shape[0], map_shape[1], map_shape[2]),
             feature_dim=feature_dim,
             action_dim=action_dim,
             hidden_dim=policy_cfg.hidden_dim,
             encoder=policy_cfg.encoder,
         )
+        self.expert = expert
+        self.bc_weight = bc_weight
         self.stats = EpochStats(
             rivalry_index=feature_names.index("rivalry_max"),
             avoid_index=feature_names.index("rivalry_avoid_count"),
@@ -139,6 +151,7 @@ class PPOModule(L.LightningModule):
                 loss = losses.ppo_total_loss(
                     policy_loss, value_loss, mean_entropy, hp.value_loss_coef, hp.entropy_coef
                 )
+                loss = loss + self._bc_term(index.numel(), advantages.device)
                 optimizer.zero_grad(set_to_none=True)
                 self.manual_backward(loss)
                 # Measured before clipping, and even when clipping is off (max_grad_norm = 0).
@@ -165,6 +178,21 @@ class PPOModule(L.LightningModule):
                         adv_mean=mb_advantages.mean(),
                         adv_std=mb_advantages.std(unbiased=False),
                     )
+
+    def current_bc_weight(self) -> float:
+        """bc_weight, annealed linearly to 0 across this module's epochs."""
+        total = max(1, int(self.hparams["max_epochs"]))
+        return self.bc_weight * max(0.0, 1.0 - self.current_epoch / total)
+
+    def _bc_term(self, size: int, device: torch.device) -> Tensor:
+        """weight x cross-entropy on an expert minibatch (anneal PPO stages), else 0."""
+        weight = self.current_bc_weight()
+        if self.expert is None or weight <= 0:
+            return torch.zeros((), device=device)
+        batch = self.expert.expert_batch(size, self.minibatch_rng)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits, _ = self.policy(batch["map"], batch["features"], batch.get("action_mask"))
+        return weight * losses.behaviour_cloning_loss(logits, batch["actions"])
 
     def on_train_epoch_end(self) -> None:
         scheduler = self.lr_schedulers()

@@ -11,17 +11,25 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, TELEMETRY_VERSION, TelemetryRecord
+from townlet.telemetry.schema import (
+    ALWAYS_WRITTEN_KEYS,
+    BC_KEYS,
+    TELEMETRY_VERSION,
+    BCRecord,
+    TelemetryRecord,
+)
 from townlet.telemetry.tags import tb_scalars, write_layout
 from townlet.telemetry.writer import NDJSONWriter
 
 log = logging.getLogger(__name__)
+BC_STREAM = "telemetry_bc.ndjson"
 
 # Counters a data source without a live town reports as zero (DESIGN §7.1).
 _EVENT_KEYS = (
@@ -86,8 +94,14 @@ class TelemetryCallback(L.Callback):
         self.log_stream_offset = 0
         self.cycle_id = -1
         self.last_record: dict[str, Any] | None = None
+        self.last_bc_record: dict[str, Any] | None = None
+        # Staged runs (anneal) fit several Trainers: epochs continue across them, and each
+        # stage may add keys (anneal_*) computed from the record.
+        self.epoch_offset = 0
+        self.annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._writer_state: dict[str, int] | None = None
         self._writer: NDJSONWriter | None = None
+        self._bc_writer: NDJSONWriter | None = None
         self._epoch_start = 0.0
 
     # -- Lightning hooks ---------------------------------------------------------------------
@@ -102,7 +116,10 @@ class TelemetryCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         duration = time.perf_counter() - self._epoch_start
-        epoch = trainer.current_epoch + 1
+        epoch = self.epoch_offset + trainer.current_epoch + 1
+        if getattr(pl_module, "record_kind", "ppo") == "bc":
+            self._write_bc(trainer, pl_module, epoch)
+            return
         metrics = pl_module.epoch_metrics()  # type: ignore[operator]
         source = data_source_metrics(trainer.datamodule)  # type: ignore[attr-defined]
         self.steps += int(metrics["transitions"])
@@ -114,7 +131,7 @@ class TelemetryCallback(L.Callback):
             "cycle_id": self.cycle_id,
             "run_id": self.run_id,
         }
-        self.last_record = build_record(
+        record = build_record(
             metrics,
             source,
             epoch=epoch,
@@ -122,17 +139,41 @@ class TelemetryCallback(L.Callback):
             counters=counters,
             run_info=self.run_info,
         )
+        if self.annotate is not None:
+            annotated = {**record, **self.annotate(record)}
+            record = TelemetryRecord.model_validate(annotated).to_json_dict()
+        self.last_record = record
         if epoch % self.log_frequency != 0:
             return
         if trainer.is_global_zero:
-            self._get_writer().write(self.last_record)
-        scalars = tb_scalars(self.last_record)
+            self._get_writer().write(record)
+        self._log_scalars(trainer, record, int(metrics["agent_steps"]))
+
+    def _write_bc(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> None:
+        """BC epochs go to telemetry_bc.ndjson, so the PPO stream stays valid for old tools."""
+        metrics = pl_module.epoch_metrics()  # type: ignore[operator]
+        record = BCRecord.model_validate(
+            {**{k: v for k, v in metrics.items() if k in BC_KEYS}, "epoch": epoch}
+        ).to_json_dict()
+        self.last_bc_record = record
+        if epoch % self.log_frequency != 0:
+            return
+        if trainer.is_global_zero:
+            if self._bc_writer is None:
+                self._bc_writer = NDJSONWriter(Path(self.path).with_name(BC_STREAM))
+            self._bc_writer.write(record)
+        self._log_scalars(trainer, record, int(metrics["samples_seen"]))
+
+    @staticmethod
+    def _log_scalars(trainer: L.Trainer, record: dict[str, Any], step: int) -> None:
+        scalars = tb_scalars(record)
         for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=int(metrics["agent_steps"]))
+            logger.log_metrics(scalars, step=step)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        for writer in (self._writer, self._bc_writer):
+            if writer is not None:
+                writer.close()
 
     # -- checkpointed counters (plain ints and strings only) ---------------------------------
     def state_dict(self) -> dict[str, Any]:

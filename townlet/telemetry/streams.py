@@ -1,0 +1,293 @@
+"""Line-by-line NDJSON reading shared by the telemetry tools (DESIGN §7.5). Torch-free.
+
+Everything here streams: a log is read one line at a time and never held whole, so the tools run
+in constant memory on million-line logs. Line numbers count every physical line (blank ones too),
+so ``<file>:<line>`` always points at the line an editor shows. ``Follower`` tails a rotating
+stream (base → ``.1`` → ``.2``; the highest index is the newest, see ``writer.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from townlet.errors import TownletError
+from townlet.telemetry.writer import rotated_path, stream_files
+
+_orjson: Any
+try:  # Optional accelerator: about 4x faster than json on telemetry lines (see parse_line).
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+Record = dict[str, Any]
+
+
+class ToolError(TownletError):
+    """A one-line failure of a telemetry tool (missing file, empty log, bad baseline); exit 1."""
+
+
+def parse_line(raw: bytes) -> tuple[Record | None, str | None]:
+    """``(record, None)`` for a JSON object line, else ``(None, why)``.
+
+    orjson, when installed, parses the common well-formed line; anything it rejects (NaN and
+    Infinity literals, lone surrogates, a BOM, huge numbers, real errors) goes to the standard
+    json module, whose answer is the one that counts. Verdicts are therefore always json's.
+    """
+    payload: object
+    if _orjson is not None:
+        try:
+            payload = _orjson.loads(raw)
+        except ValueError:
+            payload = _json_loads(raw)
+    else:
+        payload = _json_loads(raw)
+    if isinstance(payload, dict):
+        return payload, None
+    if isinstance(payload, _Invalid):
+        return None, f"not a JSON object: {payload.why}"
+    return None, f"not a JSON object: got {_json_type(payload)}"
+
+
+class _Invalid:
+    """A line json could not parse, with the reason in one line."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+# Decoding the UTF-8 text ourselves and calling one decoder is about twice as fast as
+# json.loads(bytes), which sniffs the encoding per call. It is also the old tools' reading: a
+# UTF-8 byte-order mark is rejected, as json.loads(path.read_text()) rejected it.
+_DECODER = json.JSONDecoder()
+
+
+def _json_loads(raw: bytes) -> object:
+    try:
+        return _DECODER.decode(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _Invalid("not valid UTF-8")
+    except json.JSONDecodeError as err:
+        return _Invalid(f"invalid JSON ({err.msg} at column {err.colno})")
+    except RecursionError:
+        return _Invalid("invalid JSON (nested too deeply)")
+
+
+def _json_type(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def iter_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` for every non-blank line; blank lines only advance the count."""
+    for number, raw in enumerate(handle, start=1):
+        if raw.strip():
+            yield number, raw
+
+
+def open_log(path: Path) -> BinaryIO:
+    """Open a log for binary reading, or raise a ToolError that names it."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ToolError(f"{path}: is a directory, not a log file") from None
+    except OSError as err:
+        raise ToolError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def stream_paths(path: Path) -> list[Path]:
+    """The files of the stream starting at ``path``: itself, then ``.1``, ``.2``, … if rotated."""
+    if path.is_dir():
+        raise ToolError(f"{path}: is a directory, not a log file")
+    files = stream_files(path)
+    if not files:
+        raise ToolError(f"{path}: no such file")
+    return files
+
+
+Warn = Callable[[str], None]
+
+
+def iter_records(paths: list[Path], warn: Warn) -> Iterator[tuple[Path, int, Record]]:
+    """Every JSON object of the files in order; other lines are reported through ``warn``."""
+    for path in paths:
+        with open_log(path) as handle:
+            for number, raw in iter_lines(handle):
+                record, why = parse_line(raw)
+                if record is None:
+                    warn(f"{path}:{number}: {why}")
+                else:
+                    yield path, number, record
+
+
+def number(record: Record, key: str) -> float | None:
+    """The finite float at ``key``, or None when it is absent, not a number or not finite."""
+    value = record.get(key)
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            as_float = float(value)
+        except OverflowError:
+            return None
+        return as_float
+    return None
+
+
+def fmt(value: float | None, digits: int = 6) -> str:
+    """Fixed-point with ``digits`` decimals; ``n/a`` for a missing value."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_epoch(value: float | None) -> str:
+    """Epochs are written as floats (1.0); show them as the integers they are."""
+    if value is None:
+        return "n/a"
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def load_baseline(path: Path) -> Record:
+    """The baseline JSON object (a flat object of baseline values, or a telemetry record)."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise ToolError(f"baseline {path}: no such file") from None
+    except OSError as err:
+        raise ToolError(f"baseline {path}: cannot read ({err.strerror or err})") from None
+    payload = _json_loads(text)
+    if isinstance(payload, _Invalid):
+        raise ToolError(f"baseline {path}: {payload.why}; expected one JSON object")
+    if not isinstance(payload, dict):
+        raise ToolError(f"baseline {path}: expected a JSON object, got {_json_type(payload)}")
+    return payload
+
+
+def say(message: str, *, err: bool = False) -> None:
+    """Print one line, flushed, so stdout and stderr interleave in the order they happened."""
+    stream = sys.stderr if err else sys.stdout
+    if not err:
+        sys.stderr.flush()
+    else:
+        sys.stdout.flush()
+    print(message, file=stream, flush=True)
+
+
+def run_tool(prog: str, body: Callable[[], int]) -> int:
+    """Run a tool's body: one-line errors, quiet Ctrl-C and closed pipes, never a traceback.
+
+    As everywhere in townlet (DESIGN §12), ``HYDRA_FULL_ERROR=1`` shows the traceback of an
+    unexpected error instead of its one line.
+    """
+    try:
+        return body()
+    except ToolError as err:
+        say(f"{prog}: {err}", err=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, keep Python's exit flush silent,
+        # and exit as a tool killed by SIGPIPE would (128 + 13), not as a failed check.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except OSError as err:  # e.g. a read error on a failing disk, mid-file
+        say(f"{prog}: {err.filename or 'error'}: {err.strerror or err}", err=True)
+        return 1
+    except Exception as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        say(f"{prog}: internal error: {type(err).__name__}: {err}", err=True)
+        return 1
+
+
+class Follower:
+    """Yields ``(path, line number, raw line)`` from a rotating stream, oldest line first.
+
+    Starts at the base file (waiting for it when ``follow``), reads each file to its end, and
+    moves to ``.N+1`` only once that file exists: the writer creates it only after its last write
+    to ``.N``, so draining ``.N`` once more at that moment loses nothing and repeats nothing.
+    Only newline-terminated lines are yielded while following; a partial last line waits for the
+    rest. Without ``follow`` it reads what exists and stops. ``should_stop`` is polled between
+    reads (signal handlers set it); ``idle_timeout`` ends the wait after that long without data.
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        *,
+        follow: bool,
+        interval: float = 1.0,
+        idle_timeout: float | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.base = base
+        self.follow = follow
+        self.interval = interval
+        self.idle_timeout = idle_timeout
+        self.should_stop = should_stop
+        self._last_data = 0.0  # monotonic time of the last data read, for idle_timeout
+
+    def lines(self) -> Iterator[tuple[Path, int, bytes]]:
+        index = 0
+        self._last_data = time.monotonic()
+        while not self.should_stop():
+            path = rotated_path(self.base, index)
+            if not path.exists():
+                if index == 0 and not self.follow:
+                    raise ToolError(f"{path}: no such file")
+                if not self._wait():
+                    return
+                continue
+            with open_log(path) as handle:
+                yield from self._read_file(path, handle, rotated_path(self.base, index + 1))
+            if self.should_stop() or not rotated_path(self.base, index + 1).exists():
+                return
+            index += 1
+
+    def _read_file(
+        self, path: Path, handle: BinaryIO, next_path: Path
+    ) -> Iterator[tuple[Path, int, bytes]]:
+        number, pending, final = 0, b"", False
+        while True:
+            chunk = handle.read(1 << 16)
+            if not chunk:
+                final = not self.follow or next_path.exists()
+                if final:  # drain: lines written to this file just before the rotation
+                    chunk = handle.read()
+                if not chunk:
+                    if final or not self._wait():
+                        break
+                    continue
+            self._last_data = time.monotonic()
+            *complete, pending = (pending + chunk).split(b"\n")
+            for raw in complete:
+                number += 1
+                if raw.strip():
+                    yield path, number, raw
+        # A last line without its newline is only final once this file is finished (a killed
+        # writer, or a file read without --follow); while following it may still be completed.
+        if final and pending.strip():
+            yield path, number + 1, pending
+
+    def _wait(self) -> bool:
+        """Sleep one polling interval; False when following should end instead."""
+        if not self.follow or self.should_stop():
+            return False
+        idle = time.monotonic() - self._last_data
+        if self.idle_timeout is not None and idle >= self.idle_timeout:
+            return False
+        deadline = time.monotonic() + self.interval
+        while time.monotonic() < deadline:  # short naps so a signal stops us promptly
+            if self.should_stop():
+                return False
+            time.sleep(min(0.05, self.interval))
+        return True
