@@ -12,7 +12,7 @@ from townlet.errors import ConfigError
 
 REPLAY = "townlet.data.replay.ReplayDataModule"
 BASE: dict[str, Any] = {
-    "strategy": {},
+    "strategy": {"name": "ppo"},
     "data": {"_target_": REPLAY},
     "device": {},
     "policy": {},
@@ -24,6 +24,8 @@ BASE: dict[str, Any] = {
 def _error_for(section: str, **values: Any) -> str:
     if section == "data":
         values = {"_target_": REPLAY, **values}
+    if section == "strategy":
+        values = {"name": "ppo", **values}
     config = {**BASE, section: values}
     with pytest.raises(ConfigError) as caught:
         validate_train_config(config)
@@ -75,3 +77,11 @@ def test_rollout_data_bounds_name_the_field() -> None:
     config = {**BASE, "data": {"_target_": "townlet.data.rollout.RolloutDataModule", "ticks": 0}}
     with pytest.raises(ConfigError, match=r"^config error: data\.ticks=0 — must be >= 1$"):
         validate_train_config(config)
+
+
+def test_anneal_nested_ppo_bounds_name_the_override() -> None:
+    stage = {"cycle": 0, "mode": "bc", "epochs": 1, "dataset": "capture"}
+    strategy = {"name": "anneal", "schedule": [stage], "ppo": {"clip_param": 2.0}}
+    with pytest.raises(ConfigError) as caught:
+        validate_train_config({**BASE, "strategy": strategy})
+    assert str(caught.value) == "config error: strategy.ppo.clip_param=2.0 — must be within [0, 1]"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
@@ -54,12 +54,41 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> FieldInfo |
     return field
 
 
+def _union_tag_member(models: list[type[BaseModel]], part: int | str) -> type[BaseModel] | None:
+    """The union member whose discriminator value (a Literal field's default) is ``part``."""
+    for member in models:
+        for field in member.model_fields.values():
+            if get_origin(field.annotation) is Literal and field.default == part:
+                return member
+    return None
+
+
+def _clean_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The error's path as the user writes it: union-member tags and validator names dropped.
+
+    A discriminated union (``strategy``, ``data``) puts its tag into the location, e.g.
+    ``strategy.ppo.learning_rate``; the override the user typed is ``strategy.learning_rate``.
+    """
+    clean: list[int | str] = []
+    candidates: list[Any] = [model]
+    for part in loc:
+        if str(part).startswith("function-"):
+            continue
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if len(models) > 1 and (member := _union_tag_member(models, part)) is not None:
+            candidates = [member]
+            continue
+        field = next(
+            (m.model_fields[str(part)] for m in models if str(part) in m.model_fields), None
+        )
+        clean.append(part)
+        candidates = (list(get_args(field.annotation)) or [field.annotation]) if field else []
+    return tuple(clean)
+
+
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     """One ``key=value — problem`` phrase for a pydantic error."""
-    # Drop validator and union-member tags (e.g. the datamodule's _target_) from the path.
-    loc = tuple(
-        part for part in error["loc"] if not str(part).startswith(("function-", "townlet."))
-    )
+    loc = _clean_loc(model, tuple(error["loc"]))
     key = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -82,8 +82,8 @@ def summarise_sample(
         "value_pred_last": float(arrays["value_preds"][-1]),
         "action_nonzero": float(np.count_nonzero(counts)),
         "action_total": float(actions.shape[0]),
-        # sum(p * log(1/p)) is never negative, so a single action gives 0.0, not -0.0.
-        "action_entropy": float((shares * np.log(1.0 / shares)).sum()),
+        # + 0.0 turns the -0.0 of a single action into 0.0 (IEEE: -0.0 + 0.0 == +0.0).
+        "action_entropy": float(-(shares * np.log(shares)).sum()) + 0.0,
     }
     features = arrays["features"]
     for name in ("rivalry_max", "rivalry_avoid_count"):
