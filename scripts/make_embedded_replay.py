@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from townlet.data import ACTION_NAMES, LIVE_ACTION_COUNT, save_sample  # noqa: E402
 from townlet.data.metrics import summarise_sample  # noqa: E402
+from townlet.sim.constants import FEATURE_NAMES  # noqa: E402
 
 SAMPLES, T, VIEW, GRID = 8, 32, 11, 12
 AGENTS = ("avery", "blake", "casey", "devon")
@@ -38,46 +39,6 @@ DECAY = np.array([0.01, 0.005, 0.008])  # hunger, hygiene, energy per tick (§9.
 NEED_WEIGHTS = np.array([1.0, 0.6, 0.8])  # reward weights (§9.6)
 RESTORE = {5: (0, 0.4), 6: (0, 0.1), 7: (1, 0.45), 8: (2, 0.8)}  # action: (need, gain)
 AVOID_THRESHOLD = 0.4
-FEATURE_NAMES: tuple[str, ...] = (
-    "need_hunger",
-    "need_hygiene",
-    "need_energy",
-    "wallet",
-    "lateness_counter",
-    "on_shift",
-    "time_sin",
-    "time_cos",
-    "attendance_ratio",
-    "wages_withheld",
-    "shift_pre",
-    "shift_on_time",
-    "shift_late",
-    "shift_absent",
-    "shift_post",
-    "embedding_slot_norm",
-    "ctx_reset_flag",
-    "episode_progress",
-    "rivalry_max",
-    "rivalry_avoid_count",
-    "last_action_id_hash",
-    "last_action_success",
-    "last_action_duration",
-    "reservation_active",
-    "in_queue",
-    "path_hint_north",
-    "path_hint_south",
-    "path_hint_east",
-    "path_hint_west",
-    "neighbor_agent_ratio",
-    "neighbor_object_ratio",
-    "reserved_tile_ratio",
-    "nearest_agent_distance",
-    *(f"social_slot{slot}_d{d}" for slot in range(4) for d in range(11)),
-    "social_trust_mean",
-    "social_trust_max",
-    "social_rivalry_mean",
-    "social_rivalry_max",
-)
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
