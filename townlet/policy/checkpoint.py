@@ -18,10 +18,9 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
-from townlet.config.models import PolicyConfig
 from townlet.data.capture_writer import CKPT_PREFIX, Decision, Obs
 from townlet.errors import ConfigError
-from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.sim import TownVecEnv
 
 _WEIGHTS_PREFIX = "policy."
@@ -97,19 +96,13 @@ def load_checkpoint_policy(path: Path, env: TownVecEnv, scenario: str) -> Confli
     hparams, weights = _read(path)
     _check_fit(path, hparams, env, scenario)
     try:
-        config = PolicyConfig.model_validate(hparams["policy"])
+        network = build_policy(
+            hparams["policy"], env.map_shape, len(env.feature_names), env.num_actions
+        )
     except ValidationError:
         raise _problem(
             path, "not a townlet checkpoint (its policy hyperparameters are unknown)"
         ) from None
-    c, h, w = env.map_shape
-    network = ConflictAwarePolicy(
-        map_shape=(c, h, w),
-        feature_dim=len(env.feature_names),
-        action_dim=env.num_actions,
-        hidden_dim=config.hidden_dim,
-        encoder=config.encoder,
-    )
     try:
         network.load_state_dict(weights, strict=True)
     except RuntimeError as exc:

@@ -6,7 +6,8 @@ actions and a value head. Every size comes from the data; nothing is hard-coded 
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -73,3 +74,19 @@ class ConflictAwarePolicy(nn.Module):
             log_probs = log_probs.masked_fill(~action_mask, 0.0)
         entropy = -(probs * log_probs).sum(-1)
         return action_log_probs, entropy, values
+
+
+def build_policy(
+    policy: dict[str, Any], map_shape: Sequence[int], feature_dim: int, action_dim: int
+) -> ConflictAwarePolicy:
+    """The network a ``policy`` config section describes, sized from the data."""
+    from townlet.config.models import PolicyConfig
+
+    config = PolicyConfig.model_validate(policy)
+    return ConflictAwarePolicy(
+        map_shape=(int(map_shape[0]), int(map_shape[1]), int(map_shape[2])),
+        feature_dim=feature_dim,
+        action_dim=action_dim,
+        hidden_dim=config.hidden_dim,
+        encoder=config.encoder,
+    )

@@ -12,8 +12,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from townlet.config.models import PolicyConfig
-from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.strategies.losses import behaviour_cloning_loss
 
 STAT_NAMES = ("loss", "accuracy", "prob_true_act", "entropy")
@@ -50,15 +49,8 @@ class BCModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["network"])
-        policy_cfg = PolicyConfig.model_validate(policy)
         # Anneal hands one network from stage to stage; otherwise the module builds its own.
-        self.policy = network or ConflictAwarePolicy(
-            map_shape=(map_shape[0], map_shape[1], map_shape[2]),
-            feature_dim=feature_dim,
-            action_dim=action_dim,
-            hidden_dim=policy_cfg.hidden_dim,
-            encoder=policy_cfg.encoder,
-        )
+        self.policy = network or build_policy(policy, map_shape, feature_dim, action_dim)
         self.batch_keys = list(batch_keys)
         self.samples_seen = 0
         self._sums: dict[str, list[float]] = {}

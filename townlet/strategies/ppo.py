@@ -14,8 +14,8 @@ import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
-from townlet.config.models import PolicyConfig, PPOConfig
-from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.config.models import PPOConfig
+from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.strategies import losses
 from townlet.strategies.ppo_stats import EpochStats
 
@@ -50,15 +50,8 @@ class PPOModule(L.LightningModule):
         self.save_hyperparameters(ignore=["network", "expert"])
         self.automatic_optimization = False
         self.ppo = PPOConfig.model_validate(strategy)
-        policy_cfg = PolicyConfig.model_validate(policy)
         # Anneal hands one network from stage to stage; otherwise the module builds its own.
-        self.policy = network or ConflictAwarePolicy(
-            map_shape=(map_shape[0], map_shape[1], map_shape[2]),
-            feature_dim=feature_dim,
-            action_dim=action_dim,
-            hidden_dim=policy_cfg.hidden_dim,
-            encoder=policy_cfg.encoder,
-        )
+        self.policy = network or build_policy(policy, map_shape, feature_dim, action_dim)
         self.expert = expert
         self.bc_weight = bc_weight
         self.stats = EpochStats(
