@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import hydra
 from omegaconf import DictConfig
 from pydantic import BaseModel
 
+from townlet.atomic import atomic_write_text
 from townlet.cli import report_errors, run_hydra_app
 from townlet.compose import CONF_DIR
 from townlet.strategies.orchestrator import TrainingOrchestrator
@@ -39,9 +39,9 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips()
 
 def write_result(path: Path, result: BaseModel) -> None:
     """result.json, written atomically so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result.model_dump(by_alias=True, exclude_none=True), indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(
+        path, json.dumps(result.model_dump(by_alias=True, exclude_none=True), indent=2) + "\n"
+    )
 
 
 def train(cfg: DictConfig) -> BaseModel:

@@ -22,16 +22,12 @@ import numpy as np
 from townlet.data.manifest import ManifestEntry, load_manifest
 from townlet.data.metrics import aggregate_baseline, numeric_metrics
 from townlet.data.sample import (
-    ARRAY_NAMES,
-    READ_ERRORS,
     ReplaySample,
-    SampleLayout,
-    check_layout,
-    fail,
     load_sample,
     read_sidecar,
     require_arrays,
 )
+from townlet.data.sample_layout import ARRAY_NAMES, READ_ERRORS, SampleLayout, check_layout, fail
 from townlet.errors import ConfigError, DataError
 
 

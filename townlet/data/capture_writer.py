@@ -38,11 +38,13 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from townlet.atomic import atomic_write_text
 from townlet.config.models import Section
 from townlet.config.validate import format_validation_error
 from townlet.data.manifest import CAPTURE_MANIFEST, CAPTURE_METRICS
 from townlet.data.metrics import summarise_sample
-from townlet.data.sample import TRAINING_ARRAYS, _atomic_write, save_sample
+from townlet.data.sample import save_sample
+from townlet.data.sample_layout import TRAINING_ARRAYS
 from townlet.errors import ConfigError
 from townlet.sim import TownVecEnv
 
@@ -212,4 +214,4 @@ def write_capture(
 def _write_json(path: Path, payload: Any) -> None:
     """One JSON file through save_sample's own temp-file + ``os.replace`` writer."""
     text = json.dumps(payload, indent=2) + "\n"
-    _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    atomic_write_text(path, text)

@@ -8,16 +8,15 @@ previous state, never a partial file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from townlet.atomic import atomic_write_text
 from townlet.config.validate import format_validation_error
 from townlet.errors import DataError
 from townlet.promotion.guardrails import AnnealStatus
@@ -25,7 +24,6 @@ from townlet.promotion.guardrails import AnnealStatus
 Decision = Literal["PROMOTE", "HOLD", "FAIL"]
 # Exit codes of ``python -m townlet.promote``; errors exit 2 as well (see townlet.promote).
 EXIT_CODES: dict[Decision, int] = {"PROMOTE": 0, "HOLD": 1, "FAIL": 2}
-NEW_FILE_MODE = 0o644  # mkstemp creates 0600; a state file is for every operator to read
 
 
 class PromotionOutcome(BaseModel):
@@ -208,16 +206,6 @@ def load_state(path: str | os.PathLike[str]) -> PromotionState:
     return parse_state(read_json_object(path, "promotion state"), path)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Persist the rename itself; best effort, as some platforms cannot open a folder."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def save_state(path: str | os.PathLike[str], state: PromotionState) -> None:
     """Replace the file at ``path`` with ``state`` atomically (one-line DataError on failure).
 
@@ -228,25 +216,12 @@ def save_state(path: str | os.PathLike[str], state: PromotionState) -> None:
     payload = state.model_dump_json(indent=2) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else NEW_FILE_MODE
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp_name, mode)
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        atomic_write_text(path, payload)
     except OSError as err:
         raise DataError(
             f"promotion state {path}: cannot write: {err.strerror or err}; the previous file, "
             "if any, is unchanged"
         ) from None
-    _fsync_dir(path.parent)
 
 
 def update_state(
