@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import read_records, run_cli
 from townlet.data.rollout import RolloutDataModule
 from townlet.dto.anneal import STAGE_TELEMETRY_KEYS
+from townlet.errors import ConfigError
 
 RunTraining = Callable[..., Path]
 QUICK_ANNEAL = (
@@ -150,3 +151,10 @@ def test_ppo_from_bc_checkpoint_starts_better_than_random(run_training: RunTrain
         f"first-epoch ep_rew_mean from the BC checkpoint {warm['ep_rew_mean']:.4f} vs "
         f"random init {cold['ep_rew_mean']:.4f}"
     )
+
+
+def test_anneal_refuses_to_resume_mid_schedule(run_training: RunTraining) -> None:
+    bc = run_training("strategy=bc", "scenario=queue_conflict", "strategy.epochs=1", "logger=none")
+    ckpt = bc / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match="strategy=anneal runs its schedule from the start"):
+        run_training(*QUICK_ANNEAL, f"ckpt_path={ckpt}")

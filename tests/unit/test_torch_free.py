@@ -18,6 +18,10 @@ TORCH_FREE = [
     "townlet.telemetry.schema",
     "townlet.telemetry.writer",
     "townlet.telemetry.tags",
+    "townlet.sim",
+    "townlet.promotion",
+    "townlet.promote",
+    "townlet.atomic",
 ]
 
 

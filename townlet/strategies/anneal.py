@@ -19,6 +19,7 @@ from townlet.data.bc import BCDataModule
 from townlet.data.replay import ReplayDataModule
 from townlet.data.rollout import RolloutDataModule
 from townlet.dto.anneal import AnnealStageResultDTO, AnnealSummaryDTO, stage_metrics_from_record
+from townlet.errors import ConfigError
 from townlet.promotion.guardrails import (
     BaselineTracker,
     anneal_status,
@@ -182,6 +183,12 @@ class AnnealRunner:
         )
 
     def run(self) -> AnnealSummaryDTO:
+        if self.orch.config.ckpt_path:
+            # Stages are separate fits; a checkpoint holds one stage's loop state, not the schedule.
+            raise ConfigError(
+                f"ckpt_path={self.orch.config.ckpt_path} — strategy=anneal runs its schedule from "
+                "the start; continue from its weights with strategy=ppo strategy.init_from=<ckpt>"
+            )
         L.seed_everything(self.orch.config.seed, workers=True, verbose=False)
         results: list[AnnealStageResultDTO] = []
         epochs_done = 0
