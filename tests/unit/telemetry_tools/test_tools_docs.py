@@ -117,8 +117,9 @@ def test_worked_example_output_is_real(
     if " plot " in command:
         pytest.importorskip("matplotlib")
     # Run the doc's text as written, with this interpreter and a scratch folder for files.
-    runnable = command.replace("python ", f"{shlex.quote(sys.executable)} ", 1)
-    runnable = runnable.replace("/tmp/", f"{tmp_path}/")
+    # Scratch paths first, so an interpreter that lives under /tmp is left alone.
+    runnable = command.replace("/tmp/", f"{tmp_path}/")
+    runnable = runnable.replace("python ", f"{shlex.quote(sys.executable)} ", 1)
     proc = subprocess.run(
         ["bash", "-c", runnable],
         cwd=REPO,
