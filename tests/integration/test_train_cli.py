@@ -31,7 +31,10 @@ def _cli(tmp_path: Path, *overrides: str) -> tuple[int, str, Path]:
         ),
         ("+strategy.clip=0.1", "config error: strategy.clip — unknown key"),
         ("strategy.clipp=0.1", "config error: Could not override 'strategy.clipp'"),
-        ("strategy=sac", "config error: strategy=sac — unknown option (expected one of: anneal, bc, ppo)"),
+        (
+            "strategy=sac",
+            "config error: strategy=sac — unknown option (expected one of: anneal, bc, ppo)",
+        ),
         (
             "data.manifest=/no/such/manifest.json",
             "data.manifest=/no/such/manifest.json — file not found",

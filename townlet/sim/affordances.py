@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from townlet.sim.constants import AFF_COOK, AFF_EAT, AFF_SHOWER, AFF_SLEEP, AFF_WORK
-from townlet.sim.events import StepScratch
+from townlet.sim.events import StepScratch, running_index
 from townlet.sim.layout import Layout
 from townlet.sim.queues import hand_over, release
 from townlet.sim.state import TownState
@@ -22,7 +22,11 @@ def progress_affordances(state: TownState, layout: Layout, scratch: StepScratch)
 
     work_shift is excluded: it is paid per tick and ended by the employment phase.
     """
-    running = (state.run_aff >= 0) & state.alive
+    running = state.run_aff >= 0
+    if not scratch.all_active:  # (alive at the tick's start is alive now: deaths come later)
+        running &= state.alive
+    if not np.count_nonzero(running):
+        return
     state.run_elapsed += running
     done = running & (state.run_aff != AFF_WORK) & (state.run_elapsed >= state.run_duration)
     if not np.count_nonzero(done):
@@ -66,11 +70,13 @@ def _hand_over_in_turn(
     obj: np.ndarray,
 ) -> None:
     """Call ``hand_over`` in rounds so that each (town, object) sees one finisher per round."""
+    if t.shape[0] == 1:
+        hand_over(state, layout, scratch.now, scratch, t, a, obj)
+        return
     key = t * max(layout.num_objects, 1) + obj
     order = np.lexsort((a, key))
     t, a, obj, key = t[order], a[order], obj[order], key[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    round_of = np.arange(key.size) - np.maximum.accumulate(np.where(first, np.arange(key.size), 0))
+    round_of = running_index(key)  # 0, 1, ... among the finishers of each (town, object)
     for r in range(int(round_of.max(initial=-1)) + 1):
         sel = round_of == r
         hand_over(state, layout, scratch.now, scratch, t[sel], a[sel], obj[sel])

@@ -12,8 +12,6 @@ mask forbids becomes wait, so its trajectories are valid BC data in the §9.7 ac
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from townlet.sim.constants import (
@@ -30,83 +28,72 @@ from townlet.sim.constants import (
     WAIT,
     WORK,
 )
-from townlet.sim.layout import Layout
+from townlet.sim.gather import pick_last
 from townlet.sim.state import TownState
-from townlet.sim.view import WorldView, pick
+from townlet.sim.tables import Tables
+from townlet.sim.view import WorldView
 
 
 def scripted_actions(view: WorldView, mask: np.ndarray) -> np.ndarray:
-    """[T, A] int64 actions of the threshold controller for the current state and mask."""
+    """[T, A] int64 actions of the threshold controller for the current state and mask.
+
+    The rules are applied from the last to the first (the first that holds wins); a rule whose
+    condition holds for nobody is skipped, which at one town is most of them on most ticks.
+    """
     state, layout = view.state, view.layout
-    sc = layout.scenario
-    beh = sc.behavior
-    needs = state.needs
+    tables = layout.tables
+    action = np.zeros(state.x.shape, dtype=np.int64)  # WAIT
 
-    # object_ok already requires a stocked fridge in reach of a fridge or table.
-    meal_in_reach = (layout.option_objects[EAT] & view.object_ok).any(axis=1)
-    hunger_option = np.where(meal_in_reach, EAT, COOK)[:, None]
-
-    buffer = np.rint(beh.job_arrival_buffer * (1.0 + 0.5 * layout.ambition)).astype(np.int64)
-    start, phase = layout.agent_start, view.phase
-    in_shift = view.in_shift & (state.run_aff != AFF_WORK)
-    before = layout.has_job & (phase >= start - buffer) & (phase < start)
-    jdist, _ = view.job_way
-
-    threshold = beh.friend_threshold - 0.5 * layout.extroversion
-    tie = state.trust + state.familiarity
-    friends = view.chat_partners & (tie > threshold[None, :, None])
-    chat_ready = friends.any(axis=2) & (
-        state.tick[:, None] - state.last_chat_tick >= beh.chat_interval
-    )
-    same_tile = (state.x[:, :, None] == state.x[:, None, :]) & (
-        state.y[:, :, None] == state.y[:, None, :]
-    )
-    rival_here = (view.avoids & same_tile & state.alive[:, None, :]).any(axis=2)
-
+    # An avoided rival on the same tile.
+    frame = view.frame
+    if frame.shares_tile and np.count_nonzero(view.rivals.has_live_rival):
+        rival_here = (view.rivals.live_avoids & frame.same_tile).any(axis=2)
+        action[rival_here] = AVOID
+    chat_ready = None
+    # tick - last_chat >= interval, with the subtraction done once per town
+    due = state.last_chat_tick <= (state.tick - layout.scenario.behavior.chat_interval)[:, None]
+    due &= frame.has_partner
+    if np.count_nonzero(due):
+        tie = state.trust + state.familiarity
+        friends = frame.chat_partners & (tie > tables.friend_threshold[:, None])
+        chat_ready = friends.any(axis=2) & due
+        action[chat_ready] = CHAT
+    low = state.needs < tables.need_thresholds
+    if np.count_nonzero(low):
+        action[low[:, :, ENERGY]] = SLEEP
+        action[low[:, :, HYGIENE]] = SHOWER
+        hungry = low[:, :, HUNGER]
+        if np.count_nonzero(hungry):
+            # object_ok already requires a stocked fridge in reach of a fridge or table; a
+            # boolean matmul asks "any usable eat spot" per town.
+            meal_in_reach = view.object_ok_pad @ tables.option_goal[EAT]
+            np.copyto(action, np.where(meal_in_reach, EAT, COOK)[:, None], where=hungry)
+    if tables.any_job:
+        # Agents without a job have start = -1: both windows below are empty for them.
+        shifts = view.shifts
+        before = shifts.before & (shifts.phase >= tables.arrival_start)
+        if np.count_nonzero(before):
+            action[before] = WORK
+            arrived = before & (view.job_way[0] == 0)
+            action[arrived] = WAIT
+            if chat_ready is not None:
+                action[arrived & chat_ready] = CHAT
+        in_shift = shifts.open & (state.run_aff != AFF_WORK)
+        action[in_shift] = WORK
     pending = (state.hold_obj >= 0) | (state.queue_obj >= 0)
-    conditions = [
-        state.run_aff >= 0,
-        pending,
-        in_shift,
-        before & (jdist == 0) & chat_ready,
-        before & (jdist == 0),
-        before,
-        needs[:, :, HUNGER] < beh.hunger_threshold,
-        needs[:, :, HYGIENE] < beh.hygiene_threshold,
-        needs[:, :, ENERGY] < beh.energy_threshold,
-        chat_ready,
-        rival_here,
-    ]
-    choices: list[Any] = [
-        WAIT,
-        state.pending_option,
-        WORK,
-        CHAT,
-        WAIT,
-        WORK,
-        hunger_option,
-        SHOWER,
-        SLEEP,
-        CHAT,
-        AVOID,
-    ]
-    # First matching rule wins: apply the rules from the last to the first.
-    action = np.full(state.x.shape, WAIT, dtype=np.int64)
-    for condition, choice in zip(reversed(conditions), reversed(choices), strict=True):
-        action = np.where(condition, choice, action)
-    action = _apply_schedule(state, layout, mask, action)
-    allowed = pick(mask, action)
-    return np.where(allowed, action, WAIT)
+    if np.count_nonzero(pending):
+        np.copyto(action, state.pending_option, where=pending)
+    action[state.run_aff >= 0] = WAIT
+    if tables.has_schedule:
+        _apply_schedule(state, tables, mask, action)
+    return action * pick_last(mask, action)  # a forbidden choice becomes wait (0)
 
 
-def _apply_schedule(
-    state: TownState, layout: Layout, mask: np.ndarray, action: np.ndarray
-) -> np.ndarray:
-    """Scheduled actions replace the controller's where they are currently allowed."""
-    sched = layout.schedule
-    if not np.count_nonzero(sched >= 0):
-        return action
-    tick = np.minimum(state.tick, sched.shape[1] - 1)
-    planned = sched[:, tick].T.astype(np.int64)  # [T, A]
-    allowed = pick(mask, planned)
-    return np.where((planned >= 0) & allowed, planned, action)
+def _apply_schedule(state: TownState, tables: Tables, mask: np.ndarray, action: np.ndarray) -> None:
+    """Scheduled actions replace the controller's (in place) where they are currently allowed."""
+    tick = np.minimum(state.tick, tables.schedule_any.shape[0] - 1)
+    if not np.count_nonzero(tables.schedule_any[tick]):
+        return  # nothing is scheduled at this tick in any town
+    planned = tables.schedule_by_tick[tick]  # [T, A], -1 where nothing is scheduled
+    allowed = (planned >= 0) & pick_last(mask, np.maximum(planned, 0))
+    np.copyto(action, planned, where=allowed)

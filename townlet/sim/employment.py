@@ -26,6 +26,7 @@ from townlet.sim.constants import (
 from townlet.sim.events import StepScratch
 from townlet.sim.layout import Layout
 from townlet.sim.relationships import HELPED_WHEN_LATE, TOOK_MY_SHIFT, tie_delta
+from townlet.sim.shifts import ShiftClock
 from townlet.sim.state import TownState
 
 _PER_SHIFT_FLAGS = (
@@ -73,52 +74,65 @@ def _coworker_events(
         scratch.count(key, np.nonzero(fire)[0])
 
 
-def _shift_states(state: TownState, layout: Layout, phase: np.ndarray, in_win: np.ndarray) -> None:
-    """Write every job holder's shift state for this tick (dead agents keep theirs)."""
-    emp = layout.scenario.employment
-    since = phase - layout.agent_start
-    waiting = np.where(
-        since <= emp.grace_ticks,
-        SHIFT_PRE,
-        np.where(since < emp.absent_cutoff, SHIFT_LATE, SHIFT_ABSENT),
-    )
-    arrived = np.where(state.shift_arrived_on_time, SHIFT_ON_TIME, SHIFT_LATE)
-    inside = np.where(state.shift_arrived, arrived, waiting)
-    outside = np.where(phase < layout.agent_start, SHIFT_PRE, SHIFT_POST)
-    current = np.where(in_win, inside, np.where(state.alive, outside, state.shift_state))
-    state.shift_state[:] = np.where(layout.has_job, current, SHIFT_NONE)
-
-
-def employment_phase(state: TownState, layout: Layout, scratch: StepScratch) -> None:
-    """Advance shift states, pay or withhold wages, charge penalties, record attendance."""
-    if not np.count_nonzero(layout.has_job):
-        return
-    sc = layout.scenario
-    emp = sc.employment
-    now = scratch.now
-    phase = (now % sc.ticks_per_day)[:, None]
-    day = (now // sc.ticks_per_day)[:, None]
-    in_win = (phase >= layout.agent_start) & (phase < layout.agent_end) & state.alive
-    in_win &= layout.has_job
-    any_win = bool(np.count_nonzero(in_win))
+def _shift_states(
+    state: TownState, layout: Layout, shifts: ShiftClock, in_win: np.ndarray, any_win: bool
+) -> None:
+    """Write every job holder's shift state for this tick (dead agents keep theirs, agents
+    without a job are always SHIFT_NONE). With nobody inside a window (``any_win`` False, most
+    ticks of a day) only pre and post are possible."""
+    current = np.where(shifts.before, SHIFT_PRE, SHIFT_POST)
     if any_win:
-        new = in_win & (state.shift_day != day)
+        emp = layout.scenario.employment
+        since = shifts.phase - layout.agent_start
+        waiting = np.where(
+            since <= emp.grace_ticks,
+            SHIFT_PRE,
+            np.where(since < emp.absent_cutoff, SHIFT_LATE, SHIFT_ABSENT),
+        )
+        arrived = np.where(state.shift_arrived_on_time, SHIFT_ON_TIME, SHIFT_LATE)
+        inside = np.where(state.shift_arrived, arrived, waiting)
+        current = np.where(in_win, inside, current)
+    np.copyto(state.shift_state, current, where=state.alive)
+    no_job = layout.tables.no_job
+    if no_job.size:
+        state.shift_state[:, no_job] = SHIFT_NONE
+
+
+def employment_phase(
+    state: TownState, layout: Layout, scratch: StepScratch, shifts: ShiftClock
+) -> None:
+    """Advance shift states, pay or withhold wages, charge penalties, record attendance.
+
+    ``shifts`` is the shift clock of the tick being simulated (``scratch.now``)."""
+    if not layout.tables.any_job:
+        return
+    emp = layout.scenario.employment
+    in_win = shifts.open if scratch.all_active else shifts.open & state.alive
+    any_win = bool(np.count_nonzero(in_win))
+    working = in_win
+    if any_win:
+        new = in_win & (state.shift_day != shifts.day)
         if np.count_nonzero(new):
-            _begin_shifts(state, new, day)
+            _begin_shifts(state, new, shifts.day)
         working = in_win & (state.run_aff == AFF_WORK)
-        since = phase - layout.agent_start
+        since = shifts.phase - layout.agent_start
         state.shift_arrived_on_time |= working & ~state.shift_arrived & (since <= emp.grace_ticks)
         state.shift_arrived |= working
-    _shift_states(state, layout, phase, in_win)
+    _shift_states(state, layout, shifts, in_win, any_win)
     if any_win:
         _pay_and_penalise(state, layout, scratch, in_win, working)
-    stop = (state.run_aff == AFF_WORK) & ~in_win
+    stop = state.run_aff == AFF_WORK
+    if any_win:
+        stop &= ~in_win
     if np.count_nonzero(stop):
         drop_affordances(state, *np.nonzero(stop))
-    ended = (phase >= layout.agent_end) & (state.shift_day == day) & state.alive
-    ended &= layout.has_job & ~state.shift_done
+    # A shift ends once: on the first tick past its window, if it began today and is not closed.
+    ended = shifts.ended & (state.shift_day == shifts.day)
+    ended &= ~state.shift_done
     if np.count_nonzero(ended):
-        _end_shifts(state, layout, scratch, ended)
+        ended &= state.alive & layout.has_job
+        if np.count_nonzero(ended):
+            _end_shifts(state, layout, scratch, ended)
 
 
 def _pay_and_penalise(
@@ -128,9 +142,28 @@ def _pay_and_penalise(
     in_win: np.ndarray,
     working: np.ndarray,
 ) -> None:
-    emp = layout.scenario.employment
     late = in_win & (state.shift_state == SHIFT_LATE)
     absent = in_win & (state.shift_state == SHIFT_ABSENT)
+    if np.count_nonzero(late) or np.count_nonzero(absent):
+        # Without late or absent agents every fee and withheld wage is +0.0: skipping is exact.
+        _penalise(state, layout, scratch, late, absent, working)
+    pay = np.where(working, layout.agent_wage, 0.0)
+    state.wallet += pay
+    scratch.term("wage")[:] += layout.scenario.rewards.wage_weight * pay
+    state.shift_present += working
+    state.shift_on_time += working & (state.shift_state == SHIFT_ON_TIME)
+
+
+def _penalise(
+    state: TownState,
+    layout: Layout,
+    scratch: StepScratch,
+    late: np.ndarray,
+    absent: np.ndarray,
+    working: np.ndarray,
+) -> None:
+    """Lateness and absence fees, withheld wages and the coworker events."""
+    emp = layout.scenario.employment
     late_away = late & ~working
     fee = np.where(late_away, emp.late_tick_penalty, 0.0)
     first_late = late & ~state.shift_late_flag
@@ -143,15 +176,9 @@ def _pay_and_penalise(
         state.shift_absent_flag |= first_absent
         fee += np.where(first_absent, emp.absence_penalty, 0.0)
     state.wallet -= fee
-    scratch.terms["lateness"] -= fee
+    scratch.term("lateness")[:] -= fee
     state.wages_withheld += np.where(late_away | (absent & ~working), layout.agent_wage, 0.0)
-    pay = np.where(working, layout.agent_wage, 0.0)
-    state.wallet += pay
-    scratch.terms["wage"] += layout.scenario.rewards.wage_weight * pay
-    state.shift_present += working
-    state.shift_on_time += working & (state.shift_state == SHIFT_ON_TIME)
-    if np.count_nonzero(late) or np.count_nonzero(absent):
-        _coworker_events(state, layout, scratch, late, absent, working)
+    _coworker_events(state, layout, scratch, late, absent, working)
 
 
 def _end_shifts(state: TownState, layout: Layout, scratch: StepScratch, ended: np.ndarray) -> None:
@@ -163,7 +190,7 @@ def _end_shifts(state: TownState, layout: Layout, scratch: StepScratch, ended: n
     state.attendance[t, a, slot] = state.shift_present[t, a] / length
     state.attendance_total[t, a] += 1
     bonus = layout.scenario.rewards.punctuality_bonus * state.shift_on_time[t, a] / length
-    scratch.terms["punctuality"][t, a] += bonus
+    scratch.term("punctuality")[t, a] += bonus
     state.shift_done[t, a] = True
 
 

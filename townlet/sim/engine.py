@@ -17,8 +17,9 @@ from townlet.sim.affordances import progress_affordances
 from townlet.sim.employment import employment_phase
 from townlet.sim.events import StepScratch
 from townlet.sim.layout import Layout, build_layout
+from townlet.sim.memo import ViewMemos
 from townlet.sim.needs import decay_needs, perturb, restock, terminate
-from townlet.sim.queues import ghost_steps, promote_free
+from townlet.sim.queues import queue_phase
 from townlet.sim.relationships import decay_relationships
 from townlet.sim.rewards import compute_rewards
 from townlet.sim.scenario import Scenario
@@ -47,11 +48,12 @@ class TownEngine:
         self.state: TownState = allocate(self.layout, num_towns, seed)
         self.timings: dict[str, float] | None = None  # set to {} to collect per-phase seconds
         self._view: WorldView | None = None
+        self._memos = ViewMemos()  # content-keyed: survives ticks, resets and state edits
 
     def view(self) -> WorldView:
         """Derived arrays of the current state, shared until the state changes."""
         if self._view is None:
-            self._view = WorldView(self.state, self.layout)
+            self._view = WorldView(self.state, self.layout, self._memos)
         return self._view
 
     def invalidate(self) -> None:
@@ -70,17 +72,18 @@ class TownEngine:
         state, layout = self.state, self.layout
         clock = _Clock(self.timings)
         scratch = StepScratch.start(state.tick, state.alive)
-        apply_actions(self.view(), actions, mask, scratch)
+        view = self.view()
+        apply_actions(view, actions, mask, scratch)
+        shifts = view.shifts  # the clock does not move within a tick
         self._view = None
         clock.lap("actions")
-        promote_free(state, layout, scratch.now)
-        ghost_steps(state, layout, scratch.now, scratch)
+        queue_phase(state, layout, scratch.now, scratch)
         clock.lap("queues")
         progress_affordances(state, layout, scratch)
         clock.lap("affordances")
-        decay_needs(state, layout)
+        decay_needs(state, layout, scratch.all_active)
         clock.lap("needs")
-        employment_phase(state, layout, scratch)
+        employment_phase(state, layout, scratch, shifts)
         clock.lap("employment")
         decay_relationships(state, layout.scenario)
         restock(state, layout, scratch.now)
@@ -93,7 +96,10 @@ class TownEngine:
         scratch.finish()
         truncated_town = state.tick >= self.scenario.ticks
         truncated = truncated_town[:, None] & state.alive
-        town_done = truncated_town | ~state.alive.any(axis=1)
+        if scratch.all_active and scratch.fainted is None and scratch.evicted is None:
+            town_done = truncated_town  # nobody has died: only the clock ends a town
+        else:
+            town_done = truncated_town | ~state.alive.any(axis=1)
         clock.lap("rewards")
         return TickResult(rewards, terminated, truncated, town_done, scratch)
 

@@ -6,11 +6,13 @@ telemetry can sum them over a rollout without any per-agent Python objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from townlet.sim.constants import EVENT_KEYS, REWARD_TERMS
+
+TERM_INDEX = {name: i for i, name in enumerate(REWARD_TERMS)}
 
 
 @dataclass
@@ -19,29 +21,31 @@ class StepScratch:
 
     now: np.ndarray  # [T]
     active: np.ndarray  # [T, A] alive when the tick began
-    events: dict[str, np.ndarray] = field(default_factory=dict)  # key -> [T] float64
-    terms: dict[str, np.ndarray] = field(default_factory=dict)  # term -> [T, A] float64
-    fainted: np.ndarray | None = None  # [T, A]
-    evicted: np.ndarray | None = None  # [T, A]
-    term_block: np.ndarray | None = None  # [len(REWARD_TERMS), T, A]; ``terms`` are its rows
+    all_active: bool  # every agent of every town was alive when the tick began
+    events: dict[str, np.ndarray]  # key -> [T] float64, rows of one block
+    term_block: np.ndarray  # [len(REWARD_TERMS), T, A] float64, one row per term
+    fainted: np.ndarray | None = None  # [T, A], None when nobody fainted
+    evicted: np.ndarray | None = None  # [T, A], None when nobody was evicted
 
     @classmethod
     def start(cls, now: np.ndarray, alive: np.ndarray) -> StepScratch:
         towns, agents = alive.shape
-        # One block per kind; the dict entries are row views (two allocations, not thirty).
+        # One block per kind: the event entries are row views (one allocation, not eighteen).
         events = np.zeros((len(EVENT_KEYS), towns))
-        terms = np.zeros((len(REWARD_TERMS), towns, agents))
         return cls(
             now=now.copy(),
             active=alive.copy(),
+            all_active=np.count_nonzero(alive) == alive.size,
             events=dict(zip(EVENT_KEYS, events, strict=True)),
-            terms=dict(zip(REWARD_TERMS, terms, strict=True)),
-            term_block=terms,
+            term_block=np.zeros((len(REWARD_TERMS), towns, agents)),
         )
+
+    def term(self, name: str) -> np.ndarray:
+        """[T, A] the reward term ``name`` (a row of ``term_block``: add into it in place)."""
+        return self.term_block[TERM_INDEX[name]]
 
     def terms_float32(self) -> dict[str, np.ndarray]:
         """The reward terms as float32 arrays (one conversion for all of them)."""
-        assert self.term_block is not None
         return dict(zip(REWARD_TERMS, self.term_block.astype(np.float32), strict=True))
 
     def count(self, key: str, towns: np.ndarray, weights: np.ndarray | None = None) -> None:
@@ -52,16 +56,19 @@ class StepScratch:
     def finish(self) -> None:
         """Derived counters: the mean chat quality of the tick (0 when nobody chatted well)."""
         n = self.events["chat_success_events"]
-        self.events["chat_quality_mean"] = np.divide(
-            self.events["chat_quality_sum"], n, out=np.zeros_like(n), where=n > 0
-        )
+        if np.count_nonzero(n):  # otherwise the mean stays at its initial 0
+            self.events["chat_quality_mean"] = np.divide(
+                self.events["chat_quality_sum"], n, out=np.zeros_like(n), where=n > 0
+            )
 
 
 def running_index(sorted_towns: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal town indices (input sorted by town)."""
+    """0, 1, 2, ... within each run of equal values (town indices, or any sorted keys)."""
     n = sorted_towns.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_towns[1:] != sorted_towns[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    return np.arange(n) - np.repeat(starts, lengths)
+    index = np.arange(n)
+    if n <= 1:
+        return index
+    first = np.empty(n, dtype=bool)  # first entry of a run
+    first[0] = True
+    np.not_equal(sorted_towns[1:], sorted_towns[:-1], out=first[1:])
+    return index - np.maximum.accumulate(np.where(first, index, 0))

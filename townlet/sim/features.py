@@ -9,9 +9,7 @@ Definitions that are not self-evident:
   shift (or the behaviour's arrival buffer before it) is on and it is not working, otherwise
   the nearest object for its lowest need (a stove when hungry and no meal is in reach).
 - neighbourhood ratios count inside the variant's map window.
-- social slots: two friends (highest trust + familiarity), then two rivals (highest tie rivalry
-  among the rest) among agents with any non-zero tie; lower index wins ties. Each slot is the
-  other agent's 8-dim id embedding + trust, familiarity, rivalry; empty slots are zero.
+- social slots and aggregates: see :mod:`townlet.sim.social_slots`.
 """
 
 from __future__ import annotations
@@ -21,135 +19,159 @@ import numpy as np
 from townlet.sim.constants import (
     ACTION_HASH,
     AFF_WORK,
-    COOK,
     EAT,
-    EMBED_DIM,
     FEATURE_INDEX,
+    HUNGER,
     NUM_FEATURES,
     SHOWER,
     SLEEP,
-    SOCIAL_SLOT_DIM,
-    SOCIAL_SLOTS,
 )
 from townlet.sim.employment import attendance_ratio
+from townlet.sim.frame import PositionFrame
+from townlet.sim.gather import nearest_goal
 from townlet.sim.layout import Layout
+from townlet.sim.memo import Memo
 from townlet.sim.observations import LocalSummary
+from townlet.sim.social_slots import SocialSlots
 from townlet.sim.state import TownState
-from townlet.sim.view import WorldView, index_grids, nearest, not_self
+from townlet.sim.view import WorldView
 
 _NEED_OPTION = np.array([EAT, SHOWER, SLEEP])
+_F = FEATURE_INDEX
 _SOCIAL_START = FEATURE_INDEX["social_slot0_d0"]
+_HINT = FEATURE_INDEX["path_hint_north"]
+_SHIFT = FEATURE_INDEX["shift_pre"]
+_NEIGHBOURHOOD = FEATURE_INDEX["neighbor_agent_ratio"]  # then object, reserved, nearest
+# shift_* one-hot rows by shift_state code 0..4; code -1 (no job) reads the last, all-zero row.
+_SHIFT_ONE_HOT = np.vstack([np.eye(5, dtype=np.float32), np.zeros((1, 5), dtype=np.float32)])
+_DIRECTIONS = np.arange(1, 5)  # move codes of the four path_hint_* columns
+_DAY_TABLE_MAX = 1 << 16  # longest day whose clock features are tabulated (512 KiB)
 
 
-def hint_steps(view: WorldView) -> np.ndarray:
-    """[T, A] first move (0..4) towards each agent's current goal (see module docstring)."""
-    state, layout = view.state, view.layout
-    if layout.num_objects:
-        dist = view.object_dist
-        option = _NEED_OPTION[np.argmin(state.needs, axis=2)]
-        target, _ = nearest(dist, layout.option_objects[option] & view.object_ok[:, None, :])
-        no_meal = (target < 0) & (option == EAT)
+def day_clock(phase: np.ndarray, ticks_per_day: int) -> np.ndarray:
+    """[N, 2] float32 (sin, cos) of ``2 pi phase / ticks_per_day`` for int64 phases [N]."""
+    angle = 2.0 * np.pi * phase / ticks_per_day
+    clock = np.empty((phase.shape[0], 2), dtype=np.float32)
+    clock[:, 0] = np.sin(angle)
+    clock[:, 1] = np.cos(angle)
+    return clock
+
+
+class PathHints:
+    """The ``path_hint_*`` moves: first step (0..4) towards each agent's current goal.
+
+    The object goal (nearest usable object for the lowest need, a stove when hungry and no meal
+    is in reach) depends on the positions, the order of the needs and which objects are usable;
+    it is kept with those inputs (the position frame by identity, the others by their bytes) and
+    reused while they are unchanged. The job override depends on the clock and is applied on
+    every call.
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._frame: PositionFrame | None = None
+        self._key: tuple[bytes, bytes] | None = None
+        self._column = np.zeros((0, 0), dtype=np.int64)
+
+    def __call__(self, view: WorldView) -> np.ndarray:
+        """[T, A] first move towards each agent's goal (see module docstring)."""
+        state, layout = view.state, self.layout
+        tables = layout.tables
+        if layout.num_objects:
+            need = state.needs.argmin(axis=2)
+            key = (need.tobytes(), view.object_ok_pad.tobytes())
+            if view.frame is not self._frame or key != self._key:
+                self._column = self._object_goal(view, need)
+                self._frame, self._key = view.frame, key
+            column = self._column
+        else:
+            column = np.zeros(state.x.shape, dtype=np.int64)
+        if tables.any_job:
+            on_duty = ~view.shifts.ended & (view.shifts.phase >= tables.hint_start)
+            on_duty &= state.run_aff != AFF_WORK
+            column = np.where(on_duty, tables.agent_goal, column)
+        return view.goal_step(column)
+
+    def _object_goal(self, view: WorldView, need: np.ndarray) -> np.ndarray:
+        tables = self.layout.tables
+        row = view.object_row
+        allowed = tables.option_goal[_NEED_OPTION[need]] & view.object_ok_pad[:, None, :]
+        column = nearest_goal(row, allowed)
+        no_meal = (column == 0) & (need == HUNGER)
         if np.count_nonzero(no_meal):
-            stove, _ = nearest(dist, np.broadcast_to(layout.option_objects[COOK], dist.shape))
-            target = np.where(no_meal, stove, target)
-        step = view.object_step(target)
-    else:
-        step = np.zeros(state.x.shape, dtype=np.int64)
-    if not np.count_nonzero(layout.has_job):
-        return step
-    buffer = layout.scenario.behavior.job_arrival_buffer
-    on_duty = (
-        layout.has_job
-        & (view.phase >= layout.agent_start - buffer)
-        & (view.phase < layout.agent_end)
-        & (state.run_aff != AFF_WORK)
-    )
-    return np.where(on_duty, view.job_way[1], step)
+            column = np.where(no_meal, nearest_goal(row, tables.cook_goal), column)
+        return column
 
 
-def _top_two(key: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[T, A, 2] indices of the two largest ``key`` among ``use`` (stable: lower index first)
-    and whether each slot is filled; padded when a town has fewer than two other agents."""
-    towns, agents = use.shape[:2]
-    order = np.argsort(-np.where(use, key, -np.inf), axis=2, kind="stable")[:, :, :2]
-    if order.shape[2] < 2:
-        order = np.pad(order, ((0, 0), (0, 0), (0, 2 - order.shape[2])))
-    t, a = index_grids(towns, agents)
-    valid = use[t[:, :, None], a[:, :, None], order]
-    if agents < 2:
-        valid[:, :, agents:] = False
-    return order, valid
+class FeatureBuilder:
+    """Builds ``features`` [T, A, 81] float32 for one layout (FEATURE_NAMES order).
 
+    Holds what does not change between calls: per-agent constants, the clock of every tick of
+    the day, and memos of the parts whose inputs rarely change (social slots, attendance
+    ratios, path hints). The memos are keyed on their inputs' bytes (:mod:`townlet.sim.memo`),
+    so they can never go stale.
+    """
 
-def _social(state: TownState, layout: Layout, out: np.ndarray) -> None:
-    towns, agents = state.x.shape
-    trust, fam, riv = state.trust, state.familiarity, state.tie_rivalry
-    present = ((trust != 0) | (fam != 0) | (riv != 0)) & not_self(agents)
-    if not np.count_nonzero(present):
-        return  # no ties anywhere: every slot and aggregate stays 0
-    friends, f_valid = _top_two(trust + fam, present)
-    ids = np.arange(agents)
-    chosen = (friends[:, :, 0:1] == ids) & f_valid[:, :, 0:1]
-    chosen |= (friends[:, :, 1:2] == ids) & f_valid[:, :, 1:2]
-    rivals, r_valid = _top_two(riv, present & ~chosen)
-    slots = np.concatenate([friends, rivals], axis=2)  # [T, A, 4]
-    valid = np.concatenate([f_valid, r_valid], axis=2)
-    # Flat gathers (np.take) are much cheaper than 3-array fancy indexing on big batches.
-    t, a = index_grids(towns, agents)
-    flat = ((t * agents + a) * agents)[:, :, None] + slots
-    s_trust, s_fam, s_riv = (np.take(m, flat) * valid for m in (trust, fam, riv))  # [T, A, 4]
-    end = _SOCIAL_START + SOCIAL_SLOTS * SOCIAL_SLOT_DIM
-    block = out[:, :, _SOCIAL_START:end].reshape(towns, agents, SOCIAL_SLOTS, SOCIAL_SLOT_DIM)
-    # Row ``agents`` of the padded table is zeros: empty slots read it instead of masking.
-    who = np.where(valid, slots, agents)
-    block[..., :EMBED_DIM] = np.take(layout.embeddings_padded, who, axis=0)
-    block[..., EMBED_DIM:] = np.stack([s_trust, s_fam, s_riv], axis=3)
-    # aggregates over filled slots: trust mean, trust max, rivalry mean, rivalry max
-    n = valid.sum(axis=2)
-    has = n > 0
-    for k, values in enumerate((s_trust, s_riv)):
-        out[:, :, end + 2 * k] = np.divide(values.sum(axis=2), n, out=np.zeros(n.shape), where=has)
-        peak = np.where(valid, values, -np.inf).max(axis=2)
-        out[:, :, end + 2 * k + 1] = np.where(has, peak, 0.0)
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        agents = layout.num_agents
+        self.slot_norm = np.arange(agents) / agents
+        self.social = SocialSlots(layout.embeddings_padded)
+        self.hints = PathHints(layout)
+        # time_sin / time_cos of every tick of the day, when a day is short enough to tabulate
+        # (the same float64 expression, evaluated over all phases at once).
+        tpd = layout.scenario.ticks_per_day
+        self.day_table = day_clock(np.arange(tpd), tpd) if tpd <= _DAY_TABLE_MAX else None
+        self._attendance: Memo[np.ndarray] = Memo()  # changes once per shift
 
+    def _clock(self, phase: np.ndarray) -> np.ndarray:
+        """[T, 2] (time_sin, time_cos) of each town's tick within the day ``phase`` [T]."""
+        if self.day_table is not None:
+            return self.day_table[phase]
+        return day_clock(phase, self.layout.scenario.ticks_per_day)
 
-def build_features(view: WorldView, summary: LocalSummary) -> np.ndarray:
-    """[T, A, 81] float32 features in FEATURE_NAMES order."""
-    state, layout = view.state, view.layout
-    sc = layout.scenario
-    towns, agents = state.x.shape
-    out = np.zeros((towns, agents, NUM_FEATURES), dtype=np.float32)
-    fi = FEATURE_INDEX
-    out[:, :, 0:3] = state.needs
-    out[:, :, fi["wallet"]] = state.wallet
-    out[:, :, fi["lateness_counter"]] = state.lateness_counter
-    out[:, :, fi["on_shift"]] = state.run_aff == AFF_WORK
-    angle = 2.0 * np.pi * (state.tick % sc.ticks_per_day) / sc.ticks_per_day
-    out[:, :, fi["time_sin"]] = np.sin(angle)[:, None]
-    out[:, :, fi["time_cos"]] = np.cos(angle)[:, None]
-    out[:, :, fi["attendance_ratio"]] = attendance_ratio(state)
-    out[:, :, fi["wages_withheld"]] = state.wages_withheld
-    out[:, :, fi["shift_pre"] : fi["shift_post"] + 1] = state.shift_state[:, :, None] == np.arange(
-        5
-    )
-    out[:, :, fi["embedding_slot_norm"]] = np.arange(agents) / agents
-    out[:, :, fi["ctx_reset_flag"]] = state.ctx_reset[:, None]
-    out[:, :, fi["episode_progress"]] = np.minimum(state.tick / sc.ticks, 1.0)[:, None]
-    out[:, :, fi["rivalry_max"]] = state.rivalry.max(axis=2)
-    out[:, :, fi["rivalry_avoid_count"]] = view.avoids.sum(axis=2)
-    out[:, :, fi["last_action_id_hash"]] = ACTION_HASH[state.last_action]
-    out[:, :, fi["last_action_success"]] = state.last_success
-    running = (state.run_aff >= 0) & (state.run_duration > 0)
-    out[:, :, fi["last_action_duration"]] = np.divide(
-        state.run_elapsed, state.run_duration, out=np.zeros((towns, agents)), where=running
-    )
-    out[:, :, fi["reservation_active"]] = state.hold_obj >= 0
-    out[:, :, fi["in_queue"]] = state.queue_obj >= 0
-    hint = fi["path_hint_north"]
-    out[:, :, hint : hint + 4] = hint_steps(view)[:, :, None] == np.arange(1, 5)
-    out[:, :, fi["neighbor_agent_ratio"]] = np.minimum(1.0, summary.agents / (summary.tiles - 1))
-    out[:, :, fi["neighbor_object_ratio"]] = np.minimum(1.0, summary.objects / summary.tiles)
-    out[:, :, fi["reserved_tile_ratio"]] = np.minimum(1.0, summary.reserved / summary.tiles)
-    out[:, :, fi["nearest_agent_distance"]] = np.minimum(1.0, summary.nearest / summary.radius)
-    _social(state, layout, out)
-    return out
+    def _attendance_ratio(self, state: TownState) -> np.ndarray:
+        key = (state.attendance.tobytes(), state.attendance_total.tobytes())
+        return self._attendance.get(key, lambda: attendance_ratio(state))
+
+    def build(self, view: WorldView, summary: LocalSummary) -> np.ndarray:
+        """[T, A, 81] float32 features of the state ``view`` describes (a fresh array).
+
+        Where a column is computed by one ufunc with ``where=``, it is written through ``out=``:
+        the float64 loop runs and casts to float32 on the way out, exactly like computing and
+        then assigning, and the zeros of ``out`` stay where the condition is false.
+        """
+        state = view.state
+        sc = self.layout.scenario
+        towns, agents = state.x.shape
+        out = np.zeros((towns, agents, NUM_FEATURES), dtype=np.float32)
+        out[:, :, 0:3] = state.needs
+        out[:, :, _F["wallet"]] = state.wallet
+        out[:, :, _F["lateness_counter"]] = state.lateness_counter
+        out[:, :, _F["on_shift"]] = state.run_aff == AFF_WORK
+        clock = self._clock(view.shifts.phase[:, 0])
+        out[:, :, _F["time_sin"] : _F["time_cos"] + 1] = clock[:, None, :]
+        out[:, :, _F["attendance_ratio"]] = self._attendance_ratio(state)
+        out[:, :, _F["wages_withheld"]] = state.wages_withheld
+        out[:, :, _SHIFT : _SHIFT + 5] = _SHIFT_ONE_HOT[state.shift_state]
+        out[:, :, _F["embedding_slot_norm"]] = self.slot_norm
+        if np.count_nonzero(state.ctx_reset):  # only on an episode's first observation
+            out[:, :, _F["ctx_reset_flag"]] = state.ctx_reset[:, None]
+        out[:, :, _F["episode_progress"]] = np.minimum(state.tick / sc.ticks, 1.0)[:, None]
+        out[:, :, _F["rivalry_max"]] = state.rivalry.max(axis=2)
+        out[:, :, _F["rivalry_avoid_count"]] = view.rivals.avoid_count
+        out[:, :, _F["last_action_id_hash"]] = ACTION_HASH[state.last_action]
+        out[:, :, _F["last_action_success"]] = state.last_success
+        running = (state.run_aff >= 0) & (state.run_duration > 0)
+        np.divide(
+            state.run_elapsed,
+            state.run_duration,
+            out=out[:, :, _F["last_action_duration"]],
+            where=running,
+        )
+        out[:, :, _F["reservation_active"]] = state.hold_obj >= 0
+        out[:, :, _F["in_queue"]] = state.queue_obj >= 0
+        out[:, :, _HINT : _HINT + 4] = self.hints(view)[:, :, None] == _DIRECTIONS
+        out[:, :, _NEIGHBOURHOOD : _NEIGHBOURHOOD + 4] = summary.neighbourhood
+        out[:, :, _SOCIAL_START:] = self.social(state)
+        return out

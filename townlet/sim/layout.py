@@ -6,8 +6,8 @@ schedules are computed once here (BFS in Python at build time) and only gathered
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -17,8 +17,6 @@ from townlet.sim.constants import (
     AFF_EAT,
     AFF_SHOWER,
     AFF_SLEEP,
-    DIR_DX,
-    DIR_DY,
     EMBED_DIM,
     NUM_ACTIONS,
     OBJ_FRIDGE,
@@ -30,56 +28,11 @@ from townlet.sim.constants import (
     WORK,
     stable_unit_hash,
 )
+from townlet.sim.paths import UNREACHABLE, path_fields
 from townlet.sim.scenario import Scenario
+from townlet.sim.tables import Tables, build_tables
 
-UNREACHABLE = 1 << 20  # distance of tiles that cannot reach a target (and of walls)
-
-
-def bfs_fields(
-    walkable: np.ndarray, sources: list[tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Steps to the nearest source tile and the first move (1..4, 0 at a source) from each tile.
-
-    ``sources`` are (x, y) tiles; only walkable tiles are entered. The first move prefers
-    north, south, east, west in that order, so paths are deterministic.
-    """
-    h, w = walkable.shape
-    dist = np.full((h, w), UNREACHABLE, dtype=np.int32)
-    frontier: deque[tuple[int, int]] = deque()
-    for x, y in sources:
-        if walkable[y, x] and dist[y, x] != 0:
-            dist[y, x] = 0
-            frontier.append((x, y))
-    while frontier:
-        x, y = frontier.popleft()
-        for d in range(1, 5):
-            nx, ny = x + int(DIR_DX[d]), y + int(DIR_DY[d])
-            if 0 <= nx < w and 0 <= ny < h and walkable[ny, nx] and dist[ny, nx] == UNREACHABLE:
-                dist[ny, nx] = dist[y, x] + 1
-                frontier.append((nx, ny))
-    step = np.zeros((h, w), dtype=np.int8)
-    for y in range(h):
-        for x in range(w):
-            d0 = dist[y, x]
-            if d0 == 0 or d0 == UNREACHABLE:
-                continue
-            for d in range(1, 5):
-                nx, ny = x + int(DIR_DX[d]), y + int(DIR_DY[d])
-                if 0 <= nx < w and 0 <= ny < h and dist[ny, nx] == d0 - 1:
-                    step[y, x] = d
-                    break
-    return dist, step
-
-
-def use_area(walkable: np.ndarray, x: int, y: int) -> list[tuple[int, int]]:
-    """The tile itself and its walkable 4-neighbours: where an object (or job) is used from."""
-    h, w = walkable.shape
-    tiles = [(x, y)]
-    for d in range(1, 5):
-        nx, ny = x + int(DIR_DX[d]), y + int(DIR_DY[d])
-        if 0 <= nx < w and 0 <= ny < h and walkable[ny, nx]:
-            tiles.append((nx, ny))
-    return tiles
+__all__ = ["UNREACHABLE", "Layout", "build_layout"]
 
 
 @dataclass(frozen=True)
@@ -134,9 +87,11 @@ class Layout:
     agent_wage: np.ndarray  # [A] wage per on-site tick (0 without a job)
     agent_lateness_penalty: np.ndarray  # [A]
     coworkers: np.ndarray  # [A, A] same job, different agent
-    walk_pad: np.ndarray  # [H + 2, W + 2] walkable with a blocked border (moves never leave)
-    dist_hwo: np.ndarray  # [H, W, O] dist_obj laid out so one gather serves all objects
-    next_hwo: np.ndarray  # [H, W, O]
+
+    @cached_property
+    def tables(self) -> Tables:
+        """Per-tile and per-pair lookup tables (built on first use, then kept)."""
+        return build_tables(self)
 
     @property
     def num_agents(self) -> int:
@@ -156,15 +111,6 @@ def _walkable(sc: Scenario) -> np.ndarray:
     for x, y in sc.grid.walls:
         grid[y, x] = False
     return grid
-
-
-def _fields(walkable: np.ndarray, points: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    h, w = walkable.shape
-    dist = np.full((len(points), h, w), UNREACHABLE, dtype=np.int32)
-    step = np.zeros((len(points), h, w), dtype=np.int8)
-    for i, (x, y) in enumerate(points):
-        dist[i], step[i] = bfs_fields(walkable, use_area(walkable, x, y))
-    return dist, step
 
 
 def _eat_tables(
@@ -194,13 +140,13 @@ def build_layout(sc: Scenario) -> Layout:
     walkable = _walkable(sc)
     obj_type = np.array([OBJECT_TYPES.index(o.type) for o in sc.objects], dtype=np.int64)
     obj_xy = np.array([o.position for o in sc.objects], dtype=np.int64).reshape(-1, 2)
-    dist_obj, next_obj = _fields(walkable, [o.position for o in sc.objects])
+    dist_obj, next_obj = path_fields(walkable, [o.position for o in sc.objects])
     option_objects = np.zeros((NUM_ACTIONS, len(sc.objects)), dtype=bool)
     for option, types in OPTION_OBJECT_TYPES.items():
         option_objects[option] = np.isin(obj_type, types)
     job_names = list(sc.jobs)
     jobs = [sc.jobs[n] for n in job_names]
-    dist_job, next_job = _fields(walkable, [j.location for j in jobs])
+    dist_job, next_job = path_fields(walkable, [j.location for j in jobs])
     agent_job = np.array(
         [job_names.index(a.job) if a.job else -1 for a in sc.agents], dtype=np.int64
     )
@@ -285,7 +231,4 @@ def build_layout(sc: Scenario) -> Layout:
         coworkers=(agent_job[:, None] == agent_job[None, :])
         & (agent_job >= 0)[:, None]
         & ~np.eye(len(sc.agents), dtype=bool),
-        walk_pad=np.pad(walkable, 1, constant_values=False),
-        dist_hwo=np.ascontiguousarray(dist_obj.transpose(1, 2, 0)),
-        next_hwo=np.ascontiguousarray(next_obj.transpose(1, 2, 0)),
     )

@@ -13,9 +13,14 @@ from townlet.sim.rng import STREAM_OUTAGE, uniform
 from townlet.sim.state import TownState
 
 
-def decay_needs(state: TownState, layout: Layout) -> None:
-    """Every living agent's needs drop by the scenario's per-tick rates (floored at 0)."""
-    state.needs -= layout.need_rates * state.alive[:, :, None]
+def decay_needs(state: TownState, layout: Layout, all_alive: bool) -> None:
+    """Every living agent's needs drop by the scenario's per-tick rates (floored at 0).
+
+    ``all_alive``: nobody has died (the common case, which skips the per-agent mask)."""
+    if all_alive:
+        state.needs -= layout.need_rates  # exactly the line below: rate * 1.0 == rate
+    else:
+        state.needs -= layout.need_rates * state.alive[:, :, None]
     np.maximum(state.needs, 0.0, out=state.needs)
 
 
@@ -27,12 +32,13 @@ def terminate(state: TownState, layout: Layout, scratch: StepScratch) -> np.ndar
     """
     sc = layout.scenario
     alive = state.alive
-    fainted = alive & (state.needs[:, :, HUNGER] <= sc.needs.faint_threshold)
-    evicted = alive & ~fainted & (state.wallet < -sc.economy.max_debt)
-    scratch.fainted, scratch.evicted = fainted, evicted
-    done = fainted | evicted
+    faint = state.needs[:, :, HUNGER] <= sc.needs.faint_threshold
+    done = alive & (faint | (state.wallet < -sc.economy.max_debt))
     if not np.count_nonzero(done):
-        return done
+        return done  # scratch.fainted / evicted stay None: no terminal penalty this tick
+    fainted = alive & faint
+    evicted = done & ~fainted
+    scratch.fainted, scratch.evicted = fainted, evicted
     scratch.count("faint_events", np.nonzero(fainted)[0])
     scratch.count("eviction_events", np.nonzero(evicted)[0])
     t, a = np.nonzero(done)
@@ -49,7 +55,10 @@ def restock(state: TownState, layout: Layout, now: np.ndarray) -> None:
     interval = layout.scenario.economy.restock_interval
     if interval <= 0 or layout.num_objects == 0:
         return
-    due = ((now + 1) % interval == 0)[:, None] & (layout.obj_type == OBJ_FRIDGE)
+    due_towns = (now + 1) % interval == 0
+    if not np.count_nonzero(due_towns):
+        return
+    due = due_towns[:, None] & (layout.obj_type == OBJ_FRIDGE)
     np.copyto(state.stock, np.maximum(state.stock, layout.obj_stock0), where=due)
 
 
@@ -60,18 +69,19 @@ def perturb(state: TownState, layout: Layout, scratch: StepScratch) -> None:
     already in the state (and observations) that tick s acts on, and blocks showers at s.
     """
     now = state.tick
-    started = np.zeros(now.shape, dtype=bool)
-    for kind, start, duration in zip(
-        layout.outage_kind, layout.outage_start, layout.outage_duration, strict=True
-    ):
+    started: np.ndarray | None = None
+    for kind, start, duration in layout.tables.outages:
         due = now == start
+        if not np.count_nonzero(due):
+            continue
         until = state.power_until if kind == 0 else state.water_until
         until[:] = np.where(due, np.maximum(until, now + duration), until)
-        started |= due
+        started = due if started is None else started | due
     chance = layout.scenario.perturbations.outage_chance
     if chance > 0.0:
         cut = (uniform(state.key, now, STREAM_OUTAGE) < chance) & (now >= state.power_until)
         duration = layout.scenario.perturbations.outage_duration
         state.power_until[:] = np.where(cut, now + duration, state.power_until)
-        started |= cut
-    scratch.count("utility_outage_events", np.nonzero(started)[0])
+        started = cut if started is None else started | cut
+    if started is not None:
+        scratch.count("utility_outage_events", np.nonzero(started)[0])

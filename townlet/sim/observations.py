@@ -1,9 +1,9 @@
 """Egocentric maps (§9.8) for every agent of every town in one vectorised pass.
 
 Instead of cutting an 11x11 window per agent out of per-town grids, the map is scattered from
-the few things that can appear in it: other agents ([T, A, A] offsets) and objects ([T, A, O]
-offsets). Row index is dy + radius (north up), column index dx + radius (west left); the agent
-itself sits at the centre of the ``self`` channel.
+the few things that can appear in it: other agents (by pair offset) and objects (by tile, as
+they never move). Row index is dy + radius (north up), column index dx + radius (west left);
+the agent itself sits at the centre of the ``self`` channel.
 
 Channels: hybrid = self, agents, objects, reservations (11x11); full = hybrid + path_dx,
 path_dy (each tile's unit offset from the agent, as in the older system); compact = self,
@@ -17,25 +17,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from townlet.sim.constants import MAP_CHANNELS, MAP_WINDOW
+from townlet.sim.frame import PositionFrame
+from townlet.sim.gather import row_starts
 from townlet.sim.layout import Layout
-from townlet.sim.queues import object_counts
+from townlet.sim.tables import relative_offsets
 from townlet.sim.view import WorldView
 
 
-@dataclass
-class LocalSummary:
-    """Counts inside the agent's map window, for the neighbourhood features."""
+@dataclass(slots=True)
+class _Spots:
+    """Map cells of one set of positions (kept while the agents stay put)."""
 
-    agents: np.ndarray  # [T, A] other living agents in the window
-    objects: np.ndarray  # [T, A] objects in the window
-    reserved: np.ndarray  # [T, A] held objects (reserved tiles) in the window
-    nearest: np.ndarray  # [T, A] Euclidean distance to the nearest other agent in it (0: none)
-    radius: int
-    tiles: int
+    agent_cells: np.ndarray  # flat output indices of the agents seen by each agent
+    objects: np.ndarray  # [T, A, S, S] uint8 objects plane
+    obj_in_view: np.ndarray  # [T, A, O] object o is in the window
+    obj_cells: np.ndarray  # [T, A, O] flat output index of o in the reservations plane
+    # [T, A, 4] float64 neighbor_agent_ratio, neighbor_object_ratio, reserved_tile_ratio (0
+    # here: filled in per hold_obj) and nearest_agent_distance.
+    neighbourhood: np.ndarray
+
+
+@dataclass(slots=True)
+class LocalSummary:
+    """What the map window holds, for the neighbourhood features."""
+
+    # [T, A, 4] float64, in FEATURE_NAMES order: neighbor_agent_ratio (other living agents /
+    # (tiles - 1)), neighbor_object_ratio (objects / tiles), reserved_tile_ratio (held objects /
+    # tiles) and nearest_agent_distance (Euclidean distance to the nearest other agent in the
+    # window / radius, 0 without one), each capped at 1.
+    neighbourhood: np.ndarray
 
 
 class MapBuilder:
-    """Builds ``map`` [T, A, C, S, S] float32 for one layout and variant."""
+    """Builds ``map`` [T, A, C, S, S] float32 for one layout and variant.
+
+    Everything that depends on the layout alone is tabulated once here: the objects plane seen
+    from every tile, each object's window cell from every tile, and for every pair offset its
+    window cell and squared distance (indexed by ``PositionFrame.rel``). A map is then a
+    handful of gathers and two scatters, whatever the number of objects; and while the agents
+    stay put even the gathers are reused.
+    """
 
     def __init__(self, layout: Layout, variant: str) -> None:
         self.layout = layout
@@ -43,14 +64,44 @@ class MapBuilder:
         self.channels = MAP_CHANNELS[variant]
         self.size = MAP_WINDOW[variant]
         self.radius = self.size // 2
-        r = self.radius
+        r, size = self.radius, self.size
         offs = np.arange(-r, r + 1, dtype=np.float64)
         dx, dy = np.meshgrid(offs, offs)  # [row=dy, col=dx]
         norm = np.hypot(dx, dy)
         safe = np.where(norm > 0, norm, 1.0)
         self.path_template = np.stack([dx / safe, dy / safe]).astype(np.float32)
         padded = np.pad(layout.walkable, r, constant_values=False).astype(np.float32)
-        self.walk_windows = np.lib.stride_tricks.sliding_window_view(padded, (self.size, self.size))
+        self.walk_windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
+        self.plane = size * size
+        # Pair offsets: window cell in the agents plane, squared distance (``out`` outside).
+        rdx, rdy = relative_offsets(layout)
+        inside = (np.abs(rdx) <= r) & (np.abs(rdy) <= r)
+        self.out = 2 * r * r + 1  # beyond every squared distance inside the window
+        self.rel_cell = np.where(inside, self.plane + (rdy + r) * size + (rdx + r), 0)
+        self.rel_d2 = np.where(inside, rdx * rdx + rdy * rdy, self.out)
+        # neighbor_agent_ratio by count of agents seen, nearest_agent_distance by squared
+        # distance (``out``: nobody seen, 0): the features' expressions, tabulated.
+        self.agent_ratio = np.minimum(1.0, np.arange(layout.num_agents + 1) / (self.plane - 1))
+        d2 = np.arange(self.out + 1)
+        self.nearest_ratio = np.minimum(1.0, np.where(d2 < self.out, np.sqrt(d2), 0.0) / r)
+        # Objects from every tile: in view, cell in the reservations plane, the objects plane.
+        tiles = layout.height * layout.width
+        tx, ty = layout.tables.tile_x[:, None], layout.tables.tile_y[:, None]
+        odx, ody = layout.obj_x[None, :] - tx, layout.obj_y[None, :] - ty
+        self.obj_in_view = (np.abs(odx) <= r) & (np.abs(ody) <= r)  # [N, O]
+        cell = (ody + r) * size + (odx + r)
+        self.obj_cell = np.where(self.obj_in_view, 3 * self.plane + cell, 0)
+        self.obj_ratio = np.minimum(1.0, self.obj_in_view.sum(axis=1) / self.plane)  # [N]
+        objects = np.zeros((tiles, self.plane + 1), dtype=np.uint8)  # last column: spill
+        np.put_along_axis(objects, np.where(self.obj_in_view, cell, self.plane), 1, axis=1)
+        self.obj_plane = objects[:, : self.plane].reshape(tiles, size, size)
+        # Memo of the last positions' cells, by frame identity (a frame is never modified and
+        # is replaced whenever x, y or alive change; holding it keeps its identity unique),
+        # and of the reservations of the last hold_obj (by its bytes).
+        self._located: tuple[PositionFrame, _Spots] | None = None
+        self._held_key: bytes | None = None
+        self._reserved_cells = np.zeros(0, dtype=np.int64)
+        self._neighbourhood = np.zeros((0, 0, 4))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -58,41 +109,55 @@ class MapBuilder:
 
     def build(self, view: WorldView) -> tuple[np.ndarray, LocalSummary]:
         state = view.state
-        layout, r, size = self.layout, self.radius, self.size
+        r, size = self.radius, self.size
         towns, agents = state.x.shape
-        channels = len(self.channels)
-        out = np.zeros((towns, agents, channels, size, size), dtype=np.float32)
-        out[:, :, 0, r, r] = 1.0
+        out = np.zeros((towns, agents, len(self.channels), size, size), dtype=np.float32)
         flat = out.reshape(-1)
-        # Offset of each agent's map inside ``flat``; a tile's index adds channel, row, column.
-        base = (np.arange(towns * agents) * (channels * size * size)).reshape(towns, agents, 1)
-        plane = size * size
-
-        dx, dy = view.offsets
-        seen = view.others & (np.abs(dx) <= r) & (np.abs(dy) <= r)
-        flat[(base + plane + (dy + r) * size + (dx + r))[seen]] = 1.0
-        # Nearest by squared integer distance: far cheaper than hypot on every pair.
-        far = 1 << 30
-        d2 = np.where(seen, dx * dx + dy * dy, far).min(axis=2, initial=far)
-        nearest = np.where(d2 < far, np.sqrt(d2), 0.0)
-
-        n_obj = layout.num_objects
-        if n_obj:
-            odx = layout.obj_x - state.x[:, :, None]
-            ody = layout.obj_y - state.y[:, :, None]
-            in_view = (np.abs(odx) <= r) & (np.abs(ody) <= r)
-            tile = base + (ody + r) * size + (odx + r)
-            flat[(tile + 2 * plane)[in_view]] = 1.0
-            held = object_counts(state.hold_obj, n_obj) > 0
-            reserved = in_view & held[:, None, :]
-            flat[(tile + 3 * plane)[reserved]] = 1.0
-            obj_count, res_count = in_view.sum(axis=2), reserved.sum(axis=2)
-        else:
-            obj_count = res_count = np.zeros((towns, agents), dtype=np.int64)
-
+        frame = view.frame
+        if self._located is None or self._located[0] is not frame:
+            self._located = (frame, self._locate(frame))
+            self._held_key = None
+        spots = self._located[1]
+        out[:, :, 0, r, r] = 1.0
+        flat[spots.agent_cells] = 1.0
+        neighbourhood = spots.neighbourhood
+        if self.layout.num_objects:
+            out[:, :, 2] = spots.objects
+            # Reservations follow from who holds what: keyed on hold_obj itself.
+            key = state.hold_obj.tobytes()
+            if key != self._held_key:
+                held = view.holders > 0
+                reserved = spots.obj_in_view & held[:, None, :]
+                self._reserved_cells = spots.obj_cells[reserved]
+                self._neighbourhood = spots.neighbourhood.copy()
+                self._neighbourhood[:, :, 2] = np.minimum(1.0, reserved.sum(axis=2) / self.plane)
+                self._held_key = key
+            flat[self._reserved_cells] = 1.0
+            neighbourhood = self._neighbourhood
         if self.variant == "full":
             out[:, :, 4:6] = self.path_template
         elif self.variant == "compact":
             out[:, :, 4] = self.walk_windows[state.y, state.x]
-        summary = LocalSummary(seen.sum(axis=2), obj_count, res_count, nearest, r, size * size)
-        return out, summary
+        return out, LocalSummary(neighbourhood)
+
+    def _locate(self, frame: PositionFrame) -> _Spots:
+        """Where the agents and objects of one set of positions land in the maps."""
+        towns, agents = frame.tile.shape
+        # Offset of each agent's map inside the flat output; a cell index adds channel, row
+        # and column.
+        base = row_starts(towns, agents, len(self.channels) * self.plane)[:, :, None]
+        rel, tile = frame.rel, frame.tile
+        d2 = np.where(frame.others, self.rel_d2[rel], self.out)
+        seen = d2 < self.out
+        neighbourhood = np.zeros((towns, agents, 4))
+        neighbourhood[:, :, 0] = self.agent_ratio[seen.sum(axis=2)]
+        neighbourhood[:, :, 1] = self.obj_ratio[tile]
+        # Nearest by squared integer distance: far cheaper than hypot on every pair.
+        neighbourhood[:, :, 3] = self.nearest_ratio[d2.min(axis=2, initial=self.out)]
+        return _Spots(
+            agent_cells=(base + self.rel_cell[rel])[seen],
+            objects=self.obj_plane[tile],
+            obj_in_view=self.obj_in_view[tile],
+            obj_cells=base + self.obj_cell[tile],
+            neighbourhood=neighbourhood,
+        )

@@ -11,6 +11,7 @@ import numpy as np
 
 from townlet.sim.affordance_state import drop_affordances
 from townlet.sim.events import StepScratch, running_index
+from townlet.sim.gather import object_counts, object_ids
 from townlet.sim.layout import Layout
 from townlet.sim.relationships import (
     POLITE_HANDOVER,
@@ -20,13 +21,7 @@ from townlet.sim.relationships import (
 )
 from townlet.sim.state import TownState
 
-
-def object_counts(obj: np.ndarray, num_objects: int) -> np.ndarray:
-    """[T, O] how many agents have each object in ``obj`` ([T, A], -1 for none)."""
-    towns = obj.shape[0]
-    flat = (np.arange(towns)[:, None] * (num_objects + 1) + obj + 1).ravel()
-    counts = np.bincount(flat, minlength=towns * (num_objects + 1))
-    return counts.reshape(towns, num_objects + 1)[:, 1:]
+__all__ = ["object_counts", "queue_ranks", "pick_next", "queue_phase", "ghost_steps", "hand_over"]
 
 
 def queue_ranks(state: TownState) -> np.ndarray:
@@ -47,11 +42,10 @@ def pick_next(state: TownState, layout: Layout, now: np.ndarray) -> np.ndarray:
     weight = layout.scenario.queue_fairness.age_priority_weight
     rank = queue_ranks(state)
     prio = rank - weight * (now[:, None] - state.queue_tick) + rank * 1e-7
-    onehot = state.queue_obj[:, :, None] == np.arange(layout.num_objects)
+    onehot = state.queue_obj[:, :, None] == object_ids(layout.num_objects)
     key = np.where(onehot, prio[:, :, None], np.inf)
-    chosen = np.argmin(key, axis=1)
-    best = np.take_along_axis(key, chosen[:, None, :], axis=1)[:, 0, :]
-    return np.where(np.isfinite(best), chosen, -1)
+    # The minimum is the value at the argmin (NaN included), without a take_along_axis.
+    return np.where(np.isfinite(key.min(axis=1)), key.argmin(axis=1), -1)
 
 
 def grant(state: TownState, t: np.ndarray, a: np.ndarray, o: np.ndarray, now: np.ndarray) -> None:
@@ -98,33 +92,49 @@ def release(
     state.stall[t, o] = 0
 
 
-def promote_free(state: TownState, layout: Layout, now: np.ndarray) -> None:
-    """Fill free slots of every object from its queue, best priority first."""
-    for _ in range(int(layout.obj_capacity.max(initial=0))):
-        holders = object_counts(state.hold_obj, layout.num_objects)
-        free = (holders < layout.obj_capacity) & (
-            object_counts(state.queue_obj, layout.num_objects) > 0
-        )
+def queue_phase(state: TownState, layout: Layout, now: np.ndarray, scratch: StepScratch) -> None:
+    """Fill free slots from the queues (best priority first), then count stalls and ghost-step.
+
+    Object counts are taken once and retaken only after a round of grants changed them.
+    """
+    if not np.count_nonzero(state.queue_obj >= 0):
+        state.stall.fill(0)  # nobody waits anywhere: no slot to fill and nothing is stalled
+        return
+    n_obj = layout.num_objects
+    queued = object_counts(state.queue_obj, n_obj)
+    full = object_counts(state.hold_obj, n_obj) >= layout.obj_capacity
+    for _ in range(layout.tables.max_capacity):
+        free = (queued > 0) & ~full
         if not np.count_nonzero(free):
-            return
+            break
         nxt = pick_next(state, layout, now)
         t, o = np.nonzero(free & (nxt >= 0))
         grant(state, t, nxt[t, o], o, now)
+        queued = object_counts(state.queue_obj, n_obj)
+        full = object_counts(state.hold_obj, n_obj) >= layout.obj_capacity
+    ghost_steps(state, layout, now, scratch, full, queued)
 
 
-def ghost_steps(state: TownState, layout: Layout, now: np.ndarray, scratch: StepScratch) -> None:
+def ghost_steps(
+    state: TownState,
+    layout: Layout,
+    now: np.ndarray,
+    scratch: StepScratch,
+    full: np.ndarray,
+    qlen: np.ndarray,
+) -> None:
     """Count stalled ticks; evict holders stalled ``ghost_step_after`` ticks to the queue tail.
 
-    The evicted holder's affordance is dropped, a conflict with the queue head is recorded
-    (intensity from ghost_step_boost and the queue length), and the next waiter is granted.
-    The evicted agent keeps its original joined_tick, so with age priority its long wait can
-    move it ahead of newer waiters at the next handover.
+    ``full`` [T, O] marks objects held to capacity, ``qlen`` [T, O] counts waiters. The evicted
+    holder's affordance is dropped, a conflict with the queue head is recorded (intensity from
+    ghost_step_boost and the queue length), and the next waiter is granted. The evicted agent
+    keeps its original joined_tick, so with age priority its long wait can move it ahead of
+    newer waiters at the next handover.
     """
     sc = layout.scenario
-    holders = object_counts(state.hold_obj, layout.num_objects)
-    qlen = object_counts(state.queue_obj, layout.num_objects)
-    stalled = (holders >= layout.obj_capacity) & (qlen > 0)
-    state.stall[:] = np.where(stalled, state.stall + 1, 0)
+    stalled = full & (qlen > 0)
+    state.stall += stalled  # stalled: one more tick; otherwise reset to 0 just below
+    state.stall *= stalled
     ghost = stalled & (state.stall >= sc.queue_fairness.ghost_step_after)
     if not np.count_nonzero(ghost):
         return

@@ -33,8 +33,13 @@ def _scatter_sym(
     """Add ``delta`` to both (a, b) and (b, a), then clamp just the touched cells."""
     if np.isscalar(delta) and delta == 0.0:
         return
-    np.add.at(arr, (t, a, b), delta)
-    np.add.at(arr, (t, b, a), delta)
+    if t.shape[0] == 1:
+        # One pair: two sequential in-place adds are exactly what ``np.add.at`` does.
+        arr[t, a, b] += delta
+        arr[t, b, a] += delta
+    else:
+        np.add.at(arr, (t, a, b), delta)
+        np.add.at(arr, (t, b, a), delta)
     arr[t, a, b] = np.clip(arr[t, a, b], lo, hi)
     arr[t, b, a] = np.clip(arr[t, b, a], lo, hi)
 
@@ -106,7 +111,12 @@ def decay_relationships(state: TownState, sc: Scenario) -> None:
     r = state.rivalry
     r -= params.decay_per_tick
     r *= r >= max(params.eviction_threshold, 1e-12)  # evicts decayed edges and clears negatives
-    if (r > 0.0).sum(axis=2).max(initial=0) > params.max_edges:
+    # A row can only exceed max_edges when the whole batch has more edges than that (what is
+    # left is either above the threshold or a signed zero, which count_nonzero skips).
+    if (
+        np.count_nonzero(r) > params.max_edges
+        and (r > 0.0).sum(axis=2).max(initial=0) > params.max_edges
+    ):
         enforce_max_edges(r, params.max_edges)
     if sc.conflict.tie_rivalry_decay > 0:
         np.maximum(state.tie_rivalry - sc.conflict.tie_rivalry_decay, 0.0, out=state.tie_rivalry)

@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from townlet.sim.constants import REWARD_TERMS
 from townlet.sim.events import StepScratch
 from townlet.sim.layout import Layout
 from townlet.sim.state import TownState
+
+_ROW = {name: i for i, name in enumerate(REWARD_TERMS)}
+_NEED_ROWS = slice(_ROW["need_hunger"], _ROW["need_energy"] + 1)
+# Shaped terms added after the need penalties and survival, in this order (float addition is
+# not associative, so the order is part of the result); they are consecutive rows.
+_EXTRA_ROWS = slice(_ROW["wage"], _ROW["social_avoid"] + 1)
+assert REWARD_TERMS[_NEED_ROWS] == ("need_hunger", "need_hygiene", "need_energy")
+assert REWARD_TERMS[_EXTRA_ROWS] == (
+    "wage",
+    "punctuality",
+    "lateness",
+    "social_chat",
+    "social_avoid",
+)
 
 
 def compute_rewards(state: TownState, layout: Layout, scratch: StepScratch) -> np.ndarray:
@@ -22,26 +37,44 @@ def compute_rewards(state: TownState, layout: Layout, scratch: StepScratch) -> n
     need penalties are masked here.
     """
     rw = layout.scenario.rewards
-    terms = scratch.terms
-    active = scratch.active.astype(np.float64)
-    deficit = np.maximum(0.0, 1.0 - state.needs)
-    deficit *= deficit
-    penalty = deficit * layout.need_weights
-    penalty *= -active[:, :, None]
-    # Terms are rows of one block (see StepScratch): write into them, never rebind them.
-    np.multiply(active, rw.survival_tick, out=terms["survival"])
-    terms["need_hunger"][:] = penalty[:, :, 0]
-    terms["need_hygiene"][:] = penalty[:, :, 1]
-    terms["need_energy"][:] = penalty[:, :, 2]
-    shaped = penalty.sum(axis=2)
-    for name in ("survival", "wage", "punctuality", "lateness", "social_chat", "social_avoid"):
-        shaped += terms[name]
-    clipped = np.clip(shaped, -rw.clip_per_tick, rw.clip_per_tick)
-    terminal = terms["terminal"]
+    block = scratch.term_block
+    active = scratch.active
+    # The three need penalties are consecutive rows of the term block: compute them in place,
+    # element by element exactly as max(0, 1 - need)^2 * weight * -active.
+    penalty = block[_NEED_ROWS]
+    np.subtract(1.0, state.needs.transpose(2, 0, 1), out=penalty)
+    np.maximum(0.0, penalty, out=penalty)
+    penalty *= penalty
+    penalty *= layout.tables.need_weights
+    if scratch.all_active:
+        np.negative(penalty, out=penalty)  # x * -1.0, exactly
+    else:
+        penalty *= np.negative(active, dtype=np.float64)
+    survival = block[_ROW["survival"]]
+    np.multiply(active, rw.survival_tick, out=survival)
+    # Summed left to right, as a sum over the need axis does.
+    shaped = penalty[0] + penalty[1]
+    shaped += penalty[2]
+    shaped += survival
+    # Adding an all-zero term changes nothing (x + 0.0 == x unless x is -0.0, and x + -0.0 ==
+    # x), and with survival_tick >= 0 the survival row has no -0.0 to pass on to ``shaped``:
+    # then skipping the terms no phase wrote this tick is exact.
+    extra = block[_EXTRA_ROWS]
+    if not rw.survival_tick >= 0.0:
+        for term in extra:
+            shaped += term
+    elif np.count_nonzero(extra):
+        for term in extra:
+            if np.count_nonzero(term):
+                shaped += term
+    clipped = block[_ROW["clipped"]]
+    np.maximum(shaped, -rw.clip_per_tick, out=shaped)
+    np.minimum(shaped, rw.clip_per_tick, out=clipped)
+    terminal = block[_ROW["terminal"]]
     if scratch.fainted is not None and np.count_nonzero(scratch.fainted):
         terminal += np.where(scratch.fainted, rw.faint_penalty, 0.0)
     if scratch.evicted is not None and np.count_nonzero(scratch.evicted):
         terminal += np.where(scratch.evicted, rw.eviction_penalty, 0.0)
-    terms["clipped"][:] = clipped
-    np.add(clipped, terminal, out=terms["total"])
-    return terms["total"].astype(np.float32)
+    total = block[_ROW["total"]]
+    np.add(clipped, terminal, out=total)
+    return total.astype(np.float32)

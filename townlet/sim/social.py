@@ -6,10 +6,10 @@ import numpy as np
 
 from townlet.sim.constants import DIR_DX, DIR_DY
 from townlet.sim.events import StepScratch
-from townlet.sim.masks import move_ok
+from townlet.sim.gather import pick
 from townlet.sim.relationships import CHAT_FAILURE, tie_delta
 from townlet.sim.rng import STREAM_CHAT, uniform
-from townlet.sim.view import WorldView, pick
+from townlet.sim.view import WorldView
 
 
 def avoid_steps(view: WorldView, movers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -19,15 +19,14 @@ def avoid_steps(view: WorldView, movers: np.ndarray) -> tuple[np.ndarray, np.nda
     south, east, west on ties. Returns ``(direction [T, A], widened [T, A])``.
     """
     state, layout = view.state, view.layout
-    rivals = view.avoids & state.alive[:, None, :]
-    strength = np.where(rivals, state.rivalry, -1.0)
+    strength = np.where(view.rivals.live_avoids, state.rivalry, -1.0)
     rival = strength.argmax(axis=2)
     rx, ry = pick(state.x, rival), pick(state.y, rival)
     current = np.abs(state.x - rx) + np.abs(state.y - ry)
     gap = np.abs(state.x[:, :, None] + DIR_DX[1:] - rx[:, :, None]) + np.abs(
         state.y[:, :, None] + DIR_DY[1:] - ry[:, :, None]
     )
-    score = np.where(move_ok(state, layout), gap, -1)
+    score = np.where(layout.tables.tile_mask[view.frame.tile, 1:5], gap, -1)
     best = score.argmax(axis=2)
     best_gap = pick(score, best)
     direction = np.where(movers & (best_gap >= 0), best + 1, 0)
@@ -50,7 +49,7 @@ def resolve_chats(view: WorldView, speakers: np.ndarray, scratch: StepScratch) -
     sc = layout.scenario
     now = scratch.now
     tie = state.trust[t, a] + state.familiarity[t, a] - state.tie_rivalry[t, a]
-    listener = np.where(view.chat_partners[t, a], tie, -np.inf).argmax(axis=1)
+    listener = np.where(view.frame.chat_partners[t, a], tie, -np.inf).argmax(axis=1)
     failed = view.avoids[t, listener, a]
     noise = uniform(state.key, now, STREAM_CHAT, lanes=state.x.shape[1])[t, a]
     ext = layout.extroversion
@@ -71,7 +70,7 @@ def resolve_chats(view: WorldView, speakers: np.ndarray, scratch: StepScratch) -
     scratch.count("chat_quality_sum", tg, weights=qg)
     scratch.count("chat_failure_events", tf)
     social = sc.rewards.social
-    chat_term = scratch.terms["social_chat"]
+    chat_term = scratch.term("social_chat")
     np.add.at(chat_term, (tg, ag), social.chat_success * qg)
     np.add.at(chat_term, (tg, lg), social.chat_success * qg)
     np.add.at(chat_term, (tf, af), -social.chat_failure)

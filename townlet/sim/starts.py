@@ -11,12 +11,13 @@ import numpy as np
 
 from townlet.sim.constants import ACTION_TO_AFFORDANCE, AFF_EAT, AFF_SHOWER, AFF_WORK, OBJ_TABLE
 from townlet.sim.events import StepScratch
+from townlet.sim.gather import object_counts
+from townlet.sim.gather import pick as _at
 from townlet.sim.layout import Layout
-from townlet.sim.queues import grant, join_tail, object_counts, release
+from townlet.sim.queues import grant, join_tail, release
 from townlet.sim.relationships import SHARED_MEAL, tie_delta
 from townlet.sim.state import TownState
 from townlet.sim.view import WorldView
-from townlet.sim.view import pick as _at
 
 
 def _rank_per_object(index: np.ndarray, use: np.ndarray, num_objects: int) -> np.ndarray:
@@ -112,7 +113,7 @@ def start_work(view: WorldView, at_site: np.ndarray, success: np.ndarray) -> Non
     if not np.count_nonzero(at_site):
         return
     state, layout = view.state, view.layout
-    open_now = view.in_shift
+    open_now = view.shifts.open
     begin = at_site & open_now & (state.run_aff < 0)
     success &= ~(at_site & ~open_now)
     t, a = np.nonzero(begin)
@@ -120,14 +121,14 @@ def start_work(view: WorldView, at_site: np.ndarray, success: np.ndarray) -> Non
     state.run_obj[t, a] = -1
     state.run_src[t, a] = -1
     state.run_elapsed[t, a] = 0
-    state.run_duration[t, a] = layout.agent_end[a] - view.phase[t, 0]
+    state.run_duration[t, a] = layout.agent_end[a] - view.shifts.phase[t, 0]
 
 
 def shared_meals(
     state: TownState, layout: Layout, started_eating: np.ndarray, scratch: StepScratch
 ) -> None:
     """Emit shared_meal for each pair eating at one table whose overlap began this tick."""
-    if not np.count_nonzero(layout.obj_type == OBJ_TABLE) or not np.count_nonzero(started_eating):
+    if not np.count_nonzero(started_eating) or not layout.tables.has_table:
         return
     obj = state.run_obj
     at_table = (

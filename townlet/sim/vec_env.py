@@ -28,7 +28,7 @@ import numpy as np
 from townlet.sim.constants import ACTION_NAMES, EVENT_KEYS, FEATURE_NAMES, MAP_CHANNELS, NUM_ACTIONS
 from townlet.sim.controller import scripted_actions
 from townlet.sim.engine import TownEngine
-from townlet.sim.features import build_features
+from townlet.sim.features import FeatureBuilder
 from townlet.sim.layout import Layout
 from townlet.sim.masks import compute_masks
 from townlet.sim.observations import MapBuilder
@@ -59,6 +59,8 @@ class TownVecEnv:
         self.engine = TownEngine(self.scenario, self.num_towns, self.seed)
         self.variant = self.scenario.observation_variant
         self._maps = MapBuilder(self.engine.layout, self.variant)
+        self._features = FeatureBuilder(self.engine.layout)
+        self._action_shape = (self.num_towns, self.num_agents)
         self._mask = compute_masks(self.engine.view())
         self.timings: dict[str, float] | None = None
 
@@ -124,7 +126,7 @@ class TownVecEnv:
         mask = compute_masks(view)
         if refresh:
             self._mask = mask
-        return {"map": maps, "features": build_features(view, summary), "action_mask": mask}
+        return {"map": maps, "features": self._features.build(view, summary), "action_mask": mask}
 
     def scripted_actions(self) -> np.ndarray:
         """[T, A] actions of the scripted controller for the current state."""
@@ -134,18 +136,19 @@ class TownVecEnv:
         self, actions: np.ndarray
     ) -> tuple[Obs, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         acts = np.asarray(actions, dtype=np.int64)
-        expected = (self.num_towns, self.num_agents)
+        expected = self._action_shape
         if acts.shape != expected:
             raise ValueError(f"actions must have shape {expected}, got {acts.shape}")
-        if acts.size and (acts.min() < 0 or acts.max() >= NUM_ACTIONS):
+        # Seen as unsigned, negative ids wrap to huge values: one comparison checks both bounds.
+        if np.count_nonzero(acts.view(np.uint64) >= NUM_ACTIONS):
             raise ValueError(f"actions must be within [0, {NUM_ACTIONS - 1}]")
         self.engine.timings = self.timings
         result = self.engine.tick(acts, self._mask)
         started = time.perf_counter()
         obs = self._observe(self.engine.view(), refresh=True)
         final: Obs | None = None
-        done = np.flatnonzero(result.town_done)
-        if self.auto_reset and done.size:
+        if self.auto_reset and np.count_nonzero(result.town_done):
+            done = np.flatnonzero(result.town_done)
             final = {k: v.copy() for k, v in obs.items()}
             self.engine.reset_towns(done)
             fresh_view = WorldView(self.engine.state.subset(done), self.engine.layout)

@@ -5,17 +5,26 @@ action phase all look at the same positions and ties. ``WorldView`` computes eac
 array (pair offsets, object distances, usable objects, shift windows, ...) lazily the first
 time one of them needs it. A view is only valid until the state is mutated; the engine makes a
 fresh one after every tick and reset.
+
+Two of them usually come out the same as on the previous tick - everything derived from the
+positions (:mod:`townlet.sim.frame`) and which objects are usable - so a view takes them from
+memos it shares with the views of later ticks (:mod:`townlet.sim.memo`): they are keyed on
+the bytes of their inputs and so never stale. Memoised arrays are shared and read-only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
-from townlet.sim.layout import UNREACHABLE, Layout
+from townlet.sim.frame import PositionFrame, build_frame
+from townlet.sim.gather import object_counts
+from townlet.sim.layout import Layout
+from townlet.sim.memo import ViewMemos
+from townlet.sim.shifts import ShiftClock, shift_clock
 from townlet.sim.state import TownState
 
 _T = TypeVar("_T")
@@ -45,83 +54,62 @@ class lazy(Generic[_T]):  # noqa: N801 - used like the property decorators it re
         return value
 
 
-@lru_cache(maxsize=64)
-def index_grids(towns: int, agents: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(town index [T, 1], agent index [1, A])`` for broadcasting fancy indexing."""
-    t = np.arange(towns)[:, None]
-    a = np.arange(agents)[None, :]
-    t.flags.writeable = False
-    a.flags.writeable = False
-    return t, a
+@dataclass(slots=True)
+class Rivals:
+    """Who avoids whom: it only changes when a rivalry crosses avoid_threshold or an agent dies,
+    while the ledger under it decays every tick."""
 
+    live_avoids: np.ndarray  # [T, A, A] a avoids b and b is alive
+    has_live_rival: np.ndarray  # [T, A] some living rival is avoided (the avoid_rival mask)
+    avoid_count: np.ndarray  # [T, A] rivals avoided, living or not (rivalry_avoid_count)
 
-@lru_cache(maxsize=16)
-def not_self(agents: int) -> np.ndarray:
-    """[1, A, A] True off the diagonal."""
-    mask = ~np.eye(agents, dtype=bool)[None]
-    mask.flags.writeable = False
-    return mask
-
-
-def pick(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Per-agent gather: ``arr[t, a, index[t, a]]`` for [T, A, K], or ``arr[t, index[t, a]]``
-    for [T, K]; negative indices read entry 0 (callers mask those out)."""
-    t, a = index_grids(*index.shape)
-    idx = np.maximum(index, 0)
-    if arr.ndim == 3:
-        return arr[t, a, idx]
-    return arr[t, idx]
-
-
-def nearest(dist: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per agent the nearest allowed object (lowest index on ties) and its distance.
-
-    Returns ``(target, distance)``, with -1 and UNREACHABLE where nothing allowed is reachable.
-    """
-    if dist.shape[2] == 0:
-        shape = dist.shape[:2]
-        return np.full(shape, -1, dtype=np.int64), np.full(shape, UNREACHABLE, dtype=np.int64)
-    cand = np.where(allowed, dist, UNREACHABLE)
-    target = cand.argmin(axis=2)
-    best = pick(cand, target).astype(np.int64)
-    return np.where(best < UNREACHABLE, target, -1), best
+    @classmethod
+    def of(cls, avoids: np.ndarray, alive: np.ndarray) -> Rivals:
+        live = avoids & alive[:, None, :]
+        rivals = cls(live, np.asarray(live.any(axis=2)), avoids.sum(axis=2))
+        for value in (rivals.live_avoids, rivals.has_live_rival, rivals.avoid_count):
+            value.flags.writeable = False
+        return rivals
 
 
 class WorldView:
-    """Lazily computed views of ``state`` (see module docstring)."""
+    """Lazily computed views of ``state`` (see module docstring).
 
-    def __init__(self, state: TownState, layout: Layout) -> None:
+    ``memos`` are the engine's, kept across ticks; a view made without them (the few freshly
+    reset towns the vector env observes on their own) starts empty ones.
+    """
+
+    def __init__(self, state: TownState, layout: Layout, memos: ViewMemos | None = None) -> None:
         self.state = state
         self.layout = layout
+        self._memos = memos if memos is not None else ViewMemos()
 
     @lazy
-    def offsets(self) -> tuple[np.ndarray, np.ndarray]:
-        """[T, A, A] (dx, dy) from agent a (axis 1) to agent b (axis 2)."""
+    def frame(self) -> PositionFrame:
+        """Arrays derived from the positions alone (shared, read-only)."""
         s = self.state
-        return s.x[:, None, :] - s.x[:, :, None], s.y[:, None, :] - s.y[:, :, None]
-
-    @lazy
-    def others(self) -> np.ndarray:
-        """[T, A, A] b is a different, living agent."""
-        return self.state.alive[:, None, :] & not_self(self.state.x.shape[1])
-
-    @lazy
-    def chat_partners(self) -> np.ndarray:
-        """[T, A, A] b is alive, not a, and within one tile (Chebyshev <= 1)."""
-        dx, dy = self.offsets
-        return self.others & (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
+        key = (s.x.tobytes(), s.y.tobytes(), s.alive.tobytes())
+        return self._memos.frame.get(key, lambda: build_frame(s, self.layout))
 
     @lazy
     def avoids(self) -> np.ndarray:
-        """[T, A, A] b is a rival a avoids: ledger at or above avoid_threshold."""
+        """[T, A, A] b is a rival a avoids: ledger at or above avoid_threshold (and above 0)."""
         r = self.state.rivalry
-        return (r > 0.0) & (r >= self.layout.scenario.conflict.rivalry.avoid_threshold)
+        threshold = self.layout.scenario.conflict.rivalry.avoid_threshold
+        return r >= threshold if threshold > 0.0 else r > 0.0
+
+    @lazy
+    def rivals(self) -> Rivals:
+        """Who avoids whom, derived from ``avoids`` and ``alive`` (shared, read-only)."""
+        avoids, alive = self.avoids, self.state.alive
+        key = (avoids.tobytes(), alive.tobytes())
+        return self._memos.rivals.get(key, lambda: Rivals.of(avoids, alive))
 
     @lazy
     def utilities_ok(self) -> np.ndarray:
         """[T] power and water are both on."""
         s = self.state
-        return (s.tick >= s.power_until) & (s.tick >= s.water_until)
+        return s.tick >= np.maximum(s.power_until, s.water_until)
 
     @lazy
     def meal_stock(self) -> np.ndarray:
@@ -130,49 +118,47 @@ class WorldView:
         return np.where(src >= 0, self.state.stock[:, np.maximum(src, 0)], 0)
 
     @lazy
-    def object_ok(self) -> np.ndarray:
-        """[T, O] usable now: eat spots need a meal in reach, showers need the utilities."""
-        layout = self.layout
-        ok = np.ones((self.state.num_towns, layout.num_objects), dtype=bool)
-        if layout.num_objects == 0:
-            return ok
-        ok &= ~layout.is_eat_spot | (self.meal_stock > 0).any(axis=2)
-        ok &= ~layout.is_shower | self.utilities_ok[:, None]
-        return ok
+    def object_ok_pad(self) -> np.ndarray:
+        """[T, 1 + O] usable now, in goal columns: eat spots need a meal in reach, showers the
+        utilities (column 0, "no goal", is never usable). Shared, read-only."""
+        stock, utilities = self.state.stock, self.utilities_ok
+        key = (stock.tobytes(), utilities.tobytes())
+        return self._memos.object_ok.get(key, lambda: _object_ok(self.layout, stock, utilities))
 
     @lazy
-    def object_dist(self) -> np.ndarray:
-        """[T, A, O] BFS steps from each agent to each object's use area."""
-        return self.layout.dist_hwo[self.state.y, self.state.x]
+    def object_row(self) -> np.ndarray:
+        """[T, A, 1 + O] BFS steps to every object, in goal columns (column 0: UNREACHABLE)."""
+        return self.frame.goal_row[:, :, : 1 + self.layout.num_objects]
 
-    def object_step(self, target: np.ndarray) -> np.ndarray:
-        """[T, A] first move (1..4) towards ``target`` objects (0 at the target or for -1)."""
-        if self.layout.num_objects == 0:
-            return np.zeros_like(target)
-        s = self.state
-        step = self.layout.next_hwo[s.y, s.x, np.maximum(target, 0)].astype(np.int64)
-        return np.where(target >= 0, step, 0)
+    def goal_step(self, column: np.ndarray) -> np.ndarray:
+        """[T, A] first move (0..4) towards each agent's goal column (0 there or for none)."""
+        return self.layout.tables.goal_next[self.frame.tile, column]
 
     @lazy
     def job_way(self) -> tuple[np.ndarray, np.ndarray]:
         """[T, A] distance to the agent's job site and first move there (UNREACHABLE/0 if none)."""
-        layout, s = self.layout, self.state
-        shape = s.x.shape
-        if layout.num_jobs == 0:
-            return np.full(shape, UNREACHABLE, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-        jc = np.maximum(layout.agent_job, 0)[None, :]
-        has = layout.has_job[None, :]
-        dist = np.where(has, layout.dist_job[jc, s.y, s.x], UNREACHABLE).astype(np.int64)
-        step = np.where(has, layout.next_job[jc, s.y, s.x], 0).astype(np.int64)
-        return dist, step
+        tables = self.layout.tables
+        tile, goal = self.frame.tile, tables.agent_goal
+        return tables.goal_dist[tile, goal], tables.goal_next[tile, goal]
 
     @lazy
-    def phase(self) -> np.ndarray:
-        """[T, 1] tick within the day."""
-        return (self.state.tick % self.layout.scenario.ticks_per_day)[:, None]
+    def holders(self) -> np.ndarray:
+        """[T, O] how many agents hold each object."""
+        return object_counts(self.state.hold_obj, self.layout.num_objects)
 
     @lazy
-    def in_shift(self) -> np.ndarray:
-        """[T, A] the agent's shift window is open now."""
-        layout = self.layout
-        return layout.has_job & (self.phase >= layout.agent_start) & (self.phase < layout.agent_end)
+    def shifts(self) -> ShiftClock:
+        """Where every agent's shift window stands at the state's tick."""
+        return shift_clock(self.state.tick, self.layout)
+
+
+def _object_ok(layout: Layout, stock: np.ndarray, utilities_ok: np.ndarray) -> np.ndarray:
+    tables = layout.tables
+    ok = np.zeros((stock.shape[0], 1 + layout.num_objects), dtype=bool)
+    if layout.num_objects:
+        # A boolean matmul is an any-of-ands: is a stocked fridge in reach of each eat spot.
+        ok[:] = tables.not_eat_spot | ((stock > 0) @ tables.meal_reach)
+        ok &= tables.not_shower | utilities_ok[:, None]
+        ok[:, 0] = False
+    ok.flags.writeable = False
+    return ok
