@@ -10,57 +10,17 @@ import numpy as np
 import pytest
 
 from townlet.data import ACTION_NAMES, EMBEDDED_MANIFEST, load_manifest, load_sample
+from townlet.sim import FEATURE_NAMES
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "make_embedded_replay.py"
-
-
-def _feature_names() -> list[str]:
-    """DESIGN §9.8, written out independently of the generator."""
-    head = [
-        "need_hunger",
-        "need_hygiene",
-        "need_energy",
-        "wallet",
-        "lateness_counter",
-        "on_shift",
-        "time_sin",
-        "time_cos",
-        "attendance_ratio",
-        "wages_withheld",
-        "shift_pre",
-        "shift_on_time",
-        "shift_late",
-        "shift_absent",
-        "shift_post",
-        "embedding_slot_norm",
-        "ctx_reset_flag",
-        "episode_progress",
-        "rivalry_max",
-        "rivalry_avoid_count",
-        "last_action_id_hash",
-        "last_action_success",
-        "last_action_duration",
-        "reservation_active",
-        "in_queue",
-        "path_hint_north",
-        "path_hint_south",
-        "path_hint_east",
-        "path_hint_west",
-        "neighbor_agent_ratio",
-        "neighbor_object_ratio",
-        "reserved_tile_ratio",
-        "nearest_agent_distance",
-    ]
-    social = [f"social_slot{s}_d{d}" for s in range(4) for d in range(11)]
-    tail = ["social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max"]
-    return head + social + tail
 
 
 def test_embedded_dataset_contents() -> None:
     entries = load_manifest(EMBEDDED_MANIFEST)
     assert len(entries) == 8
     samples = [load_sample(e.sample, e.meta) for e in entries]
-    names = _feature_names()
+    # The live layout (pinned to DESIGN §9.8 by tests/unit/sim/test_observations.py).
+    names = list(FEATURE_NAMES)
     assert len(names) == 81
     done_steps = 0
     for sample in samples:
