@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from townlet.compose import compose_train_config
 
@@ -41,3 +42,10 @@ def run_cli(
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def read_tensorboard(run: Path) -> tuple[set[str], EventAccumulator]:
+    """The scalar tags and the loaded event accumulator of a run's tensorboard/ folder."""
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    return set(events.Tags()["scalars"]), events

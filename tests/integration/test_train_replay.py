@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.helpers import read_records
+from tests.helpers import read_records, read_tensorboard
 from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, REQUIRED_V10_KEYS, REQUIRED_V11_KEYS
 
 RunTraining = Callable[..., Path]
@@ -139,9 +138,7 @@ def test_same_seed_same_telemetry(replay_run: RunTraining) -> None:
 def test_tensorboard_scalars_use_agent_steps(replay_run: RunTraining) -> None:
     run = replay_run("trainer.max_epochs=2")
     records = read_records(run / "telemetry.ndjson")
-    events = EventAccumulator(str(run / "tensorboard"))
-    events.Reload()
-    tags = set(events.Tags()["scalars"])
+    tags, events = read_tensorboard(run)
     for tag in (
         "train/policy_gradient_loss",
         "train/value_loss",

@@ -20,7 +20,11 @@ TORCH_FREE = [
     "townlet.telemetry.tags",
     "townlet.sim",
     "townlet.promotion",
+    "townlet.promotion.state",
+    "townlet.promotion.guardrails",
     "townlet.promote",
+    "townlet.dto.bc",
+    "townlet.dto.anneal",
     "townlet.atomic",
 ]
 

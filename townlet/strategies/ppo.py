@@ -144,7 +144,8 @@ class PPOModule(L.LightningModule):
                 loss = losses.ppo_total_loss(
                     policy_loss, value_loss, mean_entropy, hp.value_loss_coef, hp.entropy_coef
                 )
-                loss = loss + self._bc_term(index.numel(), advantages.device)
+                if self.expert is not None:  # anneal PPO stages only; plain PPO skips it
+                    loss = loss + self._bc_term(index.numel(), advantages.device)
                 optimizer.zero_grad(set_to_none=True)
                 self.manual_backward(loss)
                 # Measured before clipping, and even when clipping is off (max_grad_norm = 0).
@@ -181,7 +182,7 @@ class PPOModule(L.LightningModule):
         """weight x cross-entropy on an expert minibatch (anneal PPO stages), else 0."""
         weight = self.current_bc_weight()
         if self.expert is None or weight <= 0:
-            return torch.zeros((), device=device)
+            return torch.zeros((), device=device)  # the weight has annealed to 0
         batch = self.expert.expert_batch(size, self.minibatch_rng)
         batch = {k: v.to(device) for k, v in batch.items()}
         logits, _ = self.policy(batch["map"], batch["features"], batch.get("action_mask"))
