@@ -133,6 +133,26 @@ FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)
 assert NUM_FEATURES == 81, NUM_FEATURES
 
 # --- events (§9.3-§9.5): per-town counts returned by every step ----------------------------
+# Charter KPIs (DESIGN §13): the per-agent-day counters townlet.sim.kpi keeps.
+NEED_FLOOR = 0.3  # K1: hunger, hygiene and energy all above this after every tick of the day
+TIE_THRESHOLD = 0.3  # K3: a tie counts when |trust| or tie rivalry is above this
+KPI_COUNTERS: tuple[str, ...] = (
+    "days",  # agent-days completed
+    "self_sufficient_days",  # of them, alive with every need > NEED_FLOOR at every tick
+    "tie_days",  # of them, ending with at least one tie above TIE_THRESHOLD
+    "shift_starts",  # shifts whose grace period ended (job holders alive then)
+    "late_starts",  # of them, not on time: late or absent
+    "shift_ticks",  # ticks of the shifts that closed
+    "present_ticks",  # of them, on site working
+    "faints",
+    "conflicts",  # queue conflicts the agent took part in (each conflict has two parties)
+    "escalations",  # of them, conflicts after which the pair's rivalry reached avoid_threshold
+)
+
+# Town-level event keys: a completed day's counters summed over the town's agents (conflicts
+# and escalations once per conflict, not once per party).
+KPI_EVENT_KEYS: tuple[str, ...] = tuple(f"kpi_{name}" for name in KPI_COUNTERS)
+
 EVENT_KEYS: tuple[str, ...] = (
     "queue_conflict_events",
     "queue_conflict_intensity_sum",
@@ -152,6 +172,7 @@ EVENT_KEYS: tuple[str, ...] = (
     "meal_eaten_events",
     "faint_events",
     "eviction_events",
+    *KPI_EVENT_KEYS,  # the counters of the agent-days completed at this tick (§13)
 )
 
 REWARD_TERMS: tuple[str, ...] = (

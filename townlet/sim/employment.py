@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from townlet.sim import kpi
 from townlet.sim.affordance_state import drop_affordances
 from townlet.sim.constants import (
     AFF_WORK,
@@ -118,6 +119,12 @@ def employment_phase(
         since = shifts.phase - layout.agent_start
         state.shift_arrived_on_time |= working & ~state.shift_arrived & (since <= emp.grace_ticks)
         state.shift_arrived |= working
+        # The grace period ends: the shift has started, on time or not (K2 counts it once).
+        starting = in_win & (since == emp.grace_ticks)
+        if np.count_nonzero(starting):
+            t, a = np.nonzero(starting)
+            kpi.note(state, t, a, kpi.SHIFT_STARTS)
+            kpi.note(state, t, a, kpi.LATE_STARTS, ~state.shift_arrived_on_time[t, a])
     _shift_states(state, layout, shifts, in_win, any_win)
     if any_win:
         _pay_and_penalise(state, layout, scratch, in_win, working)
@@ -192,6 +199,8 @@ def _end_shifts(state: TownState, layout: Layout, scratch: StepScratch, ended: n
     bonus = layout.scenario.rewards.punctuality_bonus * state.shift_on_time[t, a] / length
     scratch.term("punctuality")[t, a] += bonus
     state.shift_done[t, a] = True
+    kpi.note(state, t, a, kpi.SHIFT_TICKS, length)
+    kpi.note(state, t, a, kpi.PRESENT_TICKS, state.shift_present[t, a])
 
 
 def attendance_ratio(state: TownState) -> np.ndarray:

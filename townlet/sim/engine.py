@@ -1,8 +1,8 @@
 """One vectorised tick of every town (§9.1), in the order the design fixes.
 
 actions -> queues and conflicts -> running affordances -> need decay -> employment ->
-relationship decay -> economy restock -> terminations -> rewards -> clock, then the
-perturbations (utility outages) due at the new tick. Observations are built by the caller (the
+relationship decay -> economy restock -> terminations -> rewards -> clock -> the KPI day
+accounting (§13), then the perturbations (utility outages) due at the new tick. Observations are built by the caller (the
 vector env) from the resulting state through ``view()``.
 """
 
@@ -16,6 +16,7 @@ from townlet.sim.actions import apply_actions
 from townlet.sim.affordances import progress_affordances
 from townlet.sim.employment import employment_phase
 from townlet.sim.events import StepScratch
+from townlet.sim.kpi import close_days
 from townlet.sim.layout import Layout, build_layout
 from townlet.sim.memo import ViewMemos
 from townlet.sim.needs import decay_needs, perturb, restock, terminate
@@ -34,6 +35,7 @@ class TickResult:
     truncated: np.ndarray  # [T, A] bool: alive when the town hit scenario.ticks
     town_done: np.ndarray  # [T] bool: the town's episode ended (truncated or nobody alive)
     scratch: StepScratch  # events and reward terms of the tick
+    kpi_days: np.ndarray | None  # [T, A, K] tallies of agent-days completed this tick (sim.kpi)
 
 
 class TownEngine:
@@ -91,6 +93,7 @@ class TownEngine:
         terminated = terminate(state, layout, scratch)
         rewards = compute_rewards(state, layout, scratch)
         state.tick += 1
+        kpi_days = close_days(state, self.scenario.ticks_per_day, scratch)
         state.ctx_reset[:] = False
         perturb(state, layout, scratch)
         scratch.finish()
@@ -101,7 +104,7 @@ class TownEngine:
         else:
             town_done = truncated_town | ~state.alive.any(axis=1)
         clock.lap("rewards")
-        return TickResult(rewards, terminated, truncated, town_done, scratch)
+        return TickResult(rewards, terminated, truncated, town_done, scratch, kpi_days)
 
 
 class _Clock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from townlet.sim import kpi
 from townlet.sim.affordance_state import drop_affordances
 from townlet.sim.constants import HUNGER, OBJ_FRIDGE
 from townlet.sim.events import StepScratch
@@ -40,6 +41,7 @@ def terminate(state: TownState, layout: Layout, scratch: StepScratch) -> np.ndar
     evicted = done & ~fainted
     scratch.fainted, scratch.evicted = fainted, evicted
     scratch.count("faint_events", np.nonzero(fainted)[0])
+    kpi.note(state, *np.nonzero(fainted), kpi.FAINTS)
     scratch.count("eviction_events", np.nonzero(evicted)[0])
     t, a = np.nonzero(done)
     drop_affordances(state, t, a)

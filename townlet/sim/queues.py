@@ -123,24 +123,32 @@ def ghost_steps(
     full: np.ndarray,
     qlen: np.ndarray,
 ) -> None:
-    """Count stalled ticks; evict holders stalled ``ghost_step_after`` ticks to the queue tail.
+    """Count stalled ticks; evict idle holders stalled ``ghost_step_after`` ticks to the tail.
 
-    ``full`` [T, O] marks objects held to capacity, ``qlen`` [T, O] counts waiters. The evicted
+    ``full`` [T, O] marks objects held to capacity, ``qlen`` [T, O] counts waiters. A tick is
+    stalled only while a holder sits on the object without running its affordance. The evicted
     holder's affordance is dropped, a conflict with the queue head is recorded (intensity from
     ghost_step_boost and the queue length), and the next waiter is granted. The evicted agent
     keeps its original joined_tick, so with age priority its long wait can move it ahead of
     newer waiters at the next handover.
     """
     sc = layout.scenario
-    stalled = full & (qlen > 0)
+    # Only a holder that is not running an affordance blocks the queue (DESIGN §13): a sleep,
+    # a shower or a meal in progress outlasts ghost_step_after by design and is never cut short
+    # (unless the scenario keeps the older rule, evict_running).
+    if sc.queue_fairness.evict_running:
+        idle_hold = state.hold_obj  # the older rule: any holder blocks
+    else:
+        idle_hold = np.where(state.run_aff < 0, state.hold_obj, -1)
+    stalled = full & (qlen > 0) & (object_counts(idle_hold, layout.num_objects) > 0)
     state.stall += stalled  # stalled: one more tick; otherwise reset to 0 just below
     state.stall *= stalled
     ghost = stalled & (state.stall >= sc.queue_fairness.ghost_step_after)
     if not np.count_nonzero(ghost):
         return
     t, o = np.nonzero(ghost)
-    # The longest-serving holder goes (ties: lower agent index).
-    holds = state.hold_obj[t] == o[:, None]
+    # The longest-serving idle holder goes (ties: lower agent index).
+    holds = idle_hold[t] == o[:, None]
     evicted = np.argmin(np.where(holds, state.hold_since[t], np.iinfo(np.int64).max), axis=1)
     ranks = queue_ranks(state)[t]
     head = np.argmax((state.queue_obj[t] == o[:, None]) & (ranks == 0), axis=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from townlet.sim import kpi
 from townlet.sim.events import StepScratch
 from townlet.sim.scenario import Scenario
 from townlet.sim.state import TownState
@@ -86,6 +87,7 @@ def record_conflicts(
     inc = sc.conflict.rivalry.increment_per_conflict * intensity
     _scatter_sym(state.rivalry, t, a, b, inc, 0.0, 1.0)
     _scatter_sym(state.tie_rivalry, t, a, b, CONFLICT_TIE_RIVALRY * intensity, 0.0, 1.0)
+    kpi.note_conflicts(state, t, a, b, sc.conflict.rivalry.avoid_threshold)
     scratch.count("queue_conflict_events", t)
     scratch.count("queue_conflict_intensity_sum", t, weights=intensity)
 

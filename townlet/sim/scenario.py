@@ -74,6 +74,10 @@ class QueueFairness(_Block):
     cooldown_ticks: int = Field(60, ge=0)
     ghost_step_after: int = Field(3, ge=1)
     age_priority_weight: float = Field(0.1, ge=0.0)
+    # false: only a holder not running its affordance can be ghost-stepped, so a sleep is never
+    # cut short (DESIGN §13); true: the older rule, kept by the scenarios that exist to show
+    # ghost steps (queue_conflict, rivalry_decay)
+    evict_running: bool = False
 
 
 class RivalrySpec(_Block):
@@ -170,6 +174,12 @@ class PerturbationSpec(_Block):
     outage_duration: int = Field(20, ge=1)
 
 
+class SocialSpec(_Block):
+    # A speaker may chat again only this many ticks after its last chat (DESIGN §13: the world,
+    # not only the scripted controller, rate-limits chat, so its reward cannot be farmed).
+    chat_cooldown: int = Field(10, ge=1)
+
+
 class Scenario(_Block):
     """A whole world: layout, population, jobs and every rule parameter."""
 
@@ -186,6 +196,7 @@ class Scenario(_Block):
     jobs: dict[str, JobSpec] = Field(default_factory=dict)
     queue_fairness: QueueFairness = Field(default_factory=QueueFairness)
     conflict: ConflictSpec = Field(default_factory=ConflictSpec)
+    social: SocialSpec = Field(default_factory=SocialSpec)
     employment: EmploymentSpec = Field(default_factory=EmploymentSpec)
     rewards: RewardsSpec = Field(default_factory=RewardsSpec)
     behavior: BehaviorSpec = Field(default_factory=BehaviorSpec)

@@ -10,11 +10,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from townlet.sim.constants import SHIFT_NONE, SHIFT_PRE
+from townlet.sim.constants import KPI_COUNTERS, SHIFT_NONE, SHIFT_PRE
 from townlet.sim.layout import Layout
 from townlet.sim.rng import episode_keys
 
 # kind: "ta" [T, A], "ta3" [T, A, 3], "tao" [T, A, O], "taa" [T, A, A], "taw" [T, A, window],
+# "tak" [T, A, KPI counters],
 # "to" [T, O], "t" [T]
 _SPECS: dict[str, tuple[str, type, object]] = {
     "x": ("ta", np.int64, 0),
@@ -66,6 +67,9 @@ _SPECS: dict[str, tuple[str, type, object]] = {
     "power_until": ("t", np.int64, 0),
     "water_until": ("t", np.int64, 0),
     "ctx_reset": ("t", np.bool_, True),  # first observation of an episode
+    "kpi_tally": ("tak", np.float64, 0.0),  # KPI counters of the day in progress (sim.kpi)
+    "day_ok": ("ta", np.bool_, True),  # alive with every need above the floor so far today
+    "kpi_open": ("t", np.bool_, True),  # the episode still reports days (False once wiped out)
 }
 
 
@@ -120,6 +124,9 @@ class TownState:
     power_until: np.ndarray
     water_until: np.ndarray
     ctx_reset: np.ndarray
+    kpi_tally: np.ndarray
+    day_ok: np.ndarray
+    kpi_open: np.ndarray
 
     @property
     def num_towns(self) -> int:
@@ -150,6 +157,7 @@ def _shape(kind: str, towns: int, layout: Layout) -> tuple[int, ...]:
         "tao": (towns, a, o),
         "taa": (towns, a, a),
         "taw": (towns, a, window),
+        "tak": (towns, a, len(KPI_COUNTERS)),
         "to": (towns, o),
         "t": (towns,),
     }[kind]

@@ -10,7 +10,9 @@ as [T, A] arrays plus an ``info`` dict:
 - ``town_done``: [T] the town's episode ended this tick and it was reset in place,
 - ``final_observation``: the observation dict *before* those resets (None when no town ended),
   so a trainer can bootstrap truncated agents from it,
-- ``tick`` / ``episode``: [T] clocks after the step (0 / +1 for reset towns).
+- ``tick`` / ``episode``: [T] clocks after the step (0 / +1 for reset towns),
+- ``kpi_days``: [T, A, K] per-agent KPI counters (constants.KPI_COUNTERS) of the agent-days
+  that completed this tick, zero for other towns; None when no day ended (DESIGN §13).
 
 Agents that terminate stay in the arrays (only ``wait`` unmasked, zero reward) until their town
 resets; ``terminated`` is True only on the tick it happens.
@@ -169,6 +171,7 @@ class TownVecEnv:
             "final_observation": final,
             "tick": self.engine.state.tick.copy(),
             "episode": self.engine.state.episode.copy(),
+            "kpi_days": result.kpi_days,
         }
         return obs, result.rewards, result.terminated, result.truncated, info
 

@@ -17,12 +17,9 @@ def _people(hygiene: float = 0.2) -> list[dict]:
 
 
 def _shower_town(town, **fairness):
-    return town(
-        _people(),
-        SHOWER,
-        queue_fairness={"cooldown_ticks": 60, "ghost_step_after": 3, "age_priority_weight": 0.0}
-        | fairness,
-    )
+    """The older rule by default (a running shower can be ghost-stepped), as queue_conflict."""
+    fair = {"cooldown_ticks": 60, "ghost_step_after": 3, "age_priority_weight": 0.0}
+    return town(_people(), SHOWER, queue_fairness=fair | {"evict_running": True} | fairness)
 
 
 def _fill_queue(d):
@@ -51,6 +48,33 @@ def test_ghost_step_evicts_holder_to_tail(town, driver):
     assert s.rivalry[0, 1, 0] == s.rivalry[0, 0, 1]
     assert s.tie_rivalry[0, 0, 1] == pytest.approx(0.15 * 1.75 - 0.01)
     assert s.rivalry[0, 0, 2] == 0.0
+
+
+def test_running_affordance_is_never_ghost_stepped(town, driver):
+    """DESIGN §13: only an idle holder blocks the queue; the running shower completes."""
+    scenario = _shower_town(town, evict_running=False)
+    d = driver(scenario)
+    _fill_queue(d)
+    assert d.state.stall[0, 0] == 0  # a0 is showering: the queue waits, nothing is stalled
+    for _ in range(27):  # ticks 3..29: the 30-tick shower started at tick 1 runs to its end
+        d.step("wait", "shower", "shower")
+    assert d.totals["ghost_step_events"] == 0 and d.totals["queue_conflict_events"] == 0
+    assert d.state.run_aff[0, 0] >= 0
+    _, info = d.step("wait", "shower", "shower")  # tick 30: the 30th tick of the shower
+    assert info["events"]["shower_complete_events"][0] == 1
+    assert d.totals["ghost_step_events"] == 0
+
+
+def test_idle_holder_is_still_ghost_stepped(town, driver):
+    """A holder granted the shower that never starts it is evicted after ghost_step_after."""
+    d = driver(_shower_town(town, evict_running=False))
+    d.step("shower", "wait", "wait")  # a0 granted
+    d.step("wait", "shower", "wait")  # a0 idles while holding, a1 queues: stalled 1
+    d.step("wait", "shower", "wait")  # stalled 2
+    assert d.totals["ghost_step_events"] == 0
+    d.step("wait", "shower", "wait")  # stalled 3: a0 evicted, a1 holds
+    assert d.totals["ghost_step_events"] == 1
+    assert d.state.hold_obj[0].tolist() == [-1, 0, -1]
 
 
 @pytest.mark.parametrize(("weight", "next_holder"), [(0.0, 2), (1.0, 0)])

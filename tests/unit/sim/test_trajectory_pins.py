@@ -3,7 +3,10 @@ towns, hashed tick by tick (observations, rewards, terminations, info and the fu
 
 The scenarios are frozen copies (``pinned_scenarios/``, the bundled ones as of the pinning), so
 tuning ``conf/scenario`` does not move the pins. The digests were recorded with the simulation
-as it was before its speed-up; any change of behaviour, however small (a different float
+as it was before its speed-up, and re-pinned when the KPI accounting (new state fields and
+event keys), the chat cooldown and the protection of running affordances from ghost steps
+arrived (DESIGN §13; with those filtered out and the older ghost rule, the earlier digests
+still held); any change of behaviour, however small (a different float
 rounding, a -0.0 turned into 0.0), changes them. Only time_sin / time_cos are rounded before
 hashing, as the one libm-dependent output.
 
@@ -25,14 +28,14 @@ _CLOCK = [FEATURE_NAMES.index("time_sin"), FEATURE_NAMES.index("time_cos")]
 _SCENARIOS = Path(__file__).parent / "pinned_scenarios"
 
 PINS = {
-    "queue_conflict": ("ca71920a8cbf08b1", "c4c0dd4415700ed2"),
-    "employment_punctuality": ("52ec69f73601021f", "c9bab56d67cb8473"),
-    "rivalry_decay": ("bcc5ffd36bcd371b", "0eba75768a1e652e"),
-    "observation_baseline": ("80c2da66df3cf1f8", "233996c6a4915f8a"),
-    "kitchen_breakfast": ("d99fcd5063768b1f", "7e8c406c6f6c1319"),
-    "town": ("27d45cfc6f495d68", "1dede9785e7b0b0f"),
+    "queue_conflict": ("74b08edc10a4f281", "985ba8bfc9107310"),
+    "employment_punctuality": ("830652404ee2b031", "c80919d89e00cb42"),
+    "rivalry_decay": ("4ff2ac6d7fc49339", "b7bb307d088e6dc0"),
+    "observation_baseline": ("443b6faa231dffd0", "f2f8232b5deba996"),
+    "kitchen_breakfast": ("c7e19e62847c200c", "528c4d83f3f38391"),
+    "town": ("9c1411d40c392b23", "d3a3138eae21195b"),
     # town cut to 100 ticks (auto-resets) with random power cuts
-    "town_short": ("50e6b2e36b26194a", "97f90f3db1b4c8b1"),
+    "town_short": ("85b2936de1441a6b", "357e13eaa33eb8d9"),
 }
 
 
