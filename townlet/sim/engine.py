@@ -2,8 +2,8 @@
 
 actions -> queues and conflicts -> running affordances -> need decay -> employment ->
 relationship decay -> economy restock -> terminations -> rewards -> clock -> the KPI day
-accounting (§13), then the perturbations (utility outages) due at the new tick. Observations are built by the caller (the
-vector env) from the resulting state through ``view()``.
+accounting (§13), then the perturbations (utility outages) due at the new tick. Observations
+are built by the caller (the vector env) from the resulting state through ``view()``.
 """
 
 from __future__ import annotations
