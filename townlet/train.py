@@ -58,9 +58,14 @@ def train(cfg: DictConfig) -> BaseModel:
 @report_errors
 def _hydra_main(cfg: DictConfig) -> float | None:
     result = train(cfg)
-    metric = cfg.get("optimized_metric")  # sweepers minimise this key of the result
-    value = result.model_dump(by_alias=True).get(metric) if metric else None
-    return float(value) if isinstance(value, int | float) else None
+    metric = cfg.get("optimized_metric")  # the result key sweepers maximise (ep_rew_mean)
+    if not metric:
+        return None
+    value = result.model_dump(by_alias=True).get(metric)
+    if not isinstance(value, int | float):
+        log.warning("optimized_metric %r is not in the result: no value for sweepers", metric)
+        return None
+    return float(value)
 
 
 def main() -> None:

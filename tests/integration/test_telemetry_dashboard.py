@@ -30,7 +30,12 @@ SB3_TAGS = {
     "train/loss", "train/learning_rate", "train/grad_norm", "rollout/ep_rew_mean",
     "rollout/ep_len_mean", "time/fps",
 }  # fmt: skip
-GROUPS = {"Losses", "PPO health", "Rollout", "Conflicts", "Social life"}
+GROUPS = {"Losses", "PPO health", "Rollout", "Conflicts", "Social life", "Living well (KPIs)"}
+KPI_TAGS = {
+    "kpi/self_sufficiency", "kpi/lateness_rate", "kpi/attendance", "kpi/tie_share",
+    "kpi/conflict_escalation", "kpi/faints_per_agent_day", "kpi/conflicts_per_agent_day",
+    "kpi/agent_days",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +49,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "trainer.enable_progress_bar=false",
         "trainer.enable_model_summary=false",
         "callbacks.telemetry.max_log_entries=1",
+        "++scenario.ticks_per_day=40",  # days end in every 128-tick rollout: KPIs are written
     ]
     train(compose_train(folder, overrides))
     return folder
@@ -97,6 +103,7 @@ def test_scalars_use_sb3_names_with_agent_steps(
     written = set(events.Tags()["scalars"])
     assert written >= SB3_TAGS
     assert {"town/queue_conflict_events", "town/shared_meal_events"} <= written
+    assert written >= KPI_TAGS
     assert written <= set(NDJSON_TO_TB_TAG.values()) | set(NEGATED_TB_TAGS.values())
     steps = [r["agent_steps"] for r in records]
     assert steps == sorted(steps) and steps[0] > 0
@@ -106,6 +113,9 @@ def test_scalars_use_sb3_names_with_agent_steps(
         assert [s.value for s in scalars] == pytest.approx([r[key] for r in records], rel=1e-6)
     entropy_loss = [s.value for s in events.Scalars("train/entropy_loss")]
     assert entropy_loss == pytest.approx([-r["loss_entropy"] for r in records], rel=1e-6)
+    k1 = events.Scalars("kpi/self_sufficiency")
+    assert [s.step for s in k1] == steps
+    assert [s.value for s in k1] == pytest.approx([r["kpi.self_sufficiency"] for r in records])
 
 
 def _call(tool: str, *args: str) -> tuple[int, str]:
@@ -130,8 +140,11 @@ def test_the_tools_accept_a_real_run(run_dir: Path) -> None:
         2,
         2.0,
     )
+    assert summary["kpi"]["epoch"] == 2.0 and summary["kpi"]["agent_days"] > 0
     code, out = _call("watch", files[0], "--json")
     assert code == 0 and [json.loads(line)["epoch"] for line in out.splitlines()] == [1.0, 2.0]
+    code, out = _call("watch", files[0])
+    assert code == 0 and all(", K1=" in line and ", lateness=" in line for line in out.splitlines())
 
 
 def test_plot_of_a_real_run(run_dir: Path, tmp_path: Path) -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import read_records, run_cli
+from tests.helpers import REPO_ROOT, read_records, run_cli
 from townlet.data.rollout import RolloutDataModule
 from townlet.dto.anneal import STAGE_TELEMETRY_KEYS
 from townlet.errors import ConfigError
+from townlet.telemetry.schema import KPI_KEYS
 
 RunTraining = Callable[..., Path]
 QUICK_ANNEAL = (
@@ -23,6 +27,8 @@ QUICK_ANNEAL = (
     "strategy.bc.capture_towns=2",
     "logger=none",
 )
+
+VALIDATE_SCRIPT = REPO_ROOT / "scripts" / "validate_ppo_telemetry.py"
 
 # A perfect-accuracy bar after one epoch at a learning rate too small to move the weights.
 UNREACHABLE_BC = (
@@ -50,7 +56,10 @@ def test_bc_clones_the_scripted_kitchen(run_training: RunTraining) -> None:
 
 def test_anneal_runs_bc_then_ppo_and_passes(run_training: RunTraining, tmp_path: Path) -> None:
     state = tmp_path / "promotion_state.json"
-    run = run_training(*QUICK_ANNEAL, f"strategy.promotion_state={state}")
+    # 80-tick days (one per episode), 40-tick collections: a collection completes 3 agent-days
+    # (the day of each agent) or none.
+    days = "++scenario.ticks_per_day=80"
+    run = run_training(*QUICK_ANNEAL, days, f"strategy.promotion_state={state}")
     result = _result(run)
     assert [(s["cycle"], s["mode"]) for s in result["stages"]] == [
         (0, "bc"),
@@ -71,6 +80,24 @@ def test_anneal_runs_bc_then_ppo_and_passes(run_training: RunTraining, tmp_path:
     for stage in result["stages"][1:]:
         for key in STAGE_TELEMETRY_KEYS:
             assert stage[key] == last_of_stage[stage["cycle"]][key], key
+    # KPI keys ride along in the records of collections that completed a day, and the anneal
+    # stream stays valid for both validators (townlet's and the old script name).
+    with_kpis = [r["epoch"] for r in records if set(KPI_KEYS) <= set(r)]
+    assert with_kpis and len(with_kpis) < len(records)
+    assert all(r["agent_days"] == 3.0 for r in records if "agent_days" in r)
+    log = run / "telemetry.ndjson"
+    for command in (["-m", "townlet.telemetry", "validate"], [str(VALIDATE_SCRIPT)]):
+        proc = subprocess.run(
+            [sys.executable, *command, str(log)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{log}: 6 record(s) validated."
 
 
 def test_bc_threshold_out_of_reach_fails_and_stops(run_training: RunTraining) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_records, read_tensorboard
+from tests.helpers import REPO_ROOT, compose_train, read_records, read_tensorboard
 from townlet.errors import DataError
 from townlet.sim import SCENARIO_NAMES, load_scenario
+from townlet.telemetry.schema import KPI_KEYS
 
 RunTraining = Callable[..., Path]
 VOLATILE = {"epoch_duration_sec", "fps", "run_id"}
@@ -57,6 +62,53 @@ def test_rollout_telemetry_and_tensorboard(run_training: RunTraining) -> None:
     # The town counters reach TensorBoard unchanged, one point per epoch.
     conflicts = [e.value for e in events.Scalars("town/queue_conflict_events")]
     assert conflicts == [r["queue_conflict_events"] for r in records]
+    # The run returns the mean episode return to sweepers: the result carries it.
+    metric = compose_train(run).optimized_metric
+    assert metric == "ep_rew_mean"
+    result = json.loads((run / "result.json").read_text())
+    assert result[metric] == records[-1]["ep_rew_mean"]
+
+
+def test_rollout_records_carry_kpis_of_completed_days(
+    run_training: RunTraining, tmp_path: Path
+) -> None:
+    # 40-tick days and 24-tick collections: the first day of the 3 agents ends at tick 40, in
+    # the second collection; the first collection completes no agent-day.
+    run = run_training(
+        "data=rollout",
+        "scenario=queue_conflict",
+        "++scenario.ticks_per_day=40",
+        "rollout.ticks=24",
+        "trainer.max_epochs=2",
+    )
+    log = run / "telemetry.ndjson"
+    first, second = read_records(log)
+    assert not set(KPI_KEYS) & set(first)
+    assert second["agent_days"] == 3.0
+    assert set(KPI_KEYS) <= set(second)
+    assert all(0.0 <= second[key] <= 1.0 for key in KPI_KEYS if key.startswith("kpi."))
+    assert not [key for record in (first, second) for key in record if key.startswith("kpi_")]
+    # KPI scalars exist only at the epoch that has them, stepped by agent-steps.
+    _, events = read_tensorboard(run)
+    for key in KPI_KEYS:
+        scalars = events.Scalars(f"kpi/{key.removeprefix('kpi.')}")
+        assert [(s.step, s.value) for s in scalars] == [
+            (int(second["agent_steps"]), pytest.approx(second[key]))
+        ]
+    # Both validators, townlet's and the old name's wrapper, accept the records as they are.
+    wrapper = REPO_ROOT / "scripts" / "validate_ppo_telemetry.py"
+    for command in (["-m", "townlet.telemetry", "validate"], [str(wrapper)]):
+        proc = subprocess.run(
+            [sys.executable, *command, str(log)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{log}: 2 record(s) validated."
 
 
 def test_rollout_resume_is_exact(run_training: RunTraining, tmp_path: Path) -> None:

@@ -26,6 +26,10 @@ TORCH_FREE = [
     "townlet.dto.bc",
     "townlet.dto.anneal",
     "townlet.atomic",
+    "townlet.policy.probes",
+    "townlet.policy.episodes",
+    "townlet.policy.scorecard",
+    "townlet.evaluate",
 ]
 
 

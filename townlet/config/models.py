@@ -267,7 +267,9 @@ class TrainConfig(Section):
     task_name: str = Field("train", description="names the run in logs")
     seed: int = Field(0, ge=0, description="global seed")
     ckpt_path: str | None = Field(None, description="checkpoint to resume from")
-    optimized_metric: str | None = Field("loss_total", description="result key for sweepers")
+    optimized_metric: str | None = Field(
+        "ep_rew_mean", description="result key returned to sweepers (ep_rew_mean: maximize)"
+    )
     strategy: PPOConfig | BCConfig | AnnealConfig = Field(discriminator="name")
     data: ReplayDataConfig | RolloutDataConfig | MixedDataConfig = Field(discriminator="target")
     scenario: dict[str, Any] = Field(

@@ -148,7 +148,7 @@ class MixedDataModule(L.LightningDataModule):
         return DataLoader(_EpochItems(self, items), batch_size=None, num_workers=0)
 
     def epoch_metrics(self) -> dict[str, Any]:
-        """data_mode of this epoch plus the rollout's counters when it collected one."""
+        """data_mode of this epoch plus the rollout's counters and KPIs when it collected one."""
         metrics: dict[str, Any] = {"data_mode": self._mode}
         if self._epoch_has_rollout:
             metrics.update(self.rollout.epoch_metrics())

@@ -7,6 +7,7 @@ prefetches ahead from unsized iterables, so every rollout comes from the current
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -15,6 +16,20 @@ from torch.utils.data import DataLoader, Dataset
 
 from townlet.data.rollout_collector import RolloutCollector
 from townlet.sim import FEATURE_NAMES, NUM_ACTIONS, Scenario, TownVecEnv, scenario_from_dict
+from townlet.sim.constants import KPI_EVENT_KEYS
+from townlet.sim.kpi import kpi_metrics
+
+
+def rollout_event_metrics(events: Mapping[str, float]) -> dict[str, float]:
+    """A collection's summed event counters as telemetry keys (DESIGN §7.1, §13).
+
+    Every counter is kept except the raw ``kpi_*`` ones, which become the KPIs of the agent-days
+    completed in the collection (``kpi.self_sufficiency``, …, ``agent_days``); when none
+    completed, there are no KPI keys at all.
+    """
+    metrics = {key: float(value) for key, value in events.items() if key not in KPI_EVENT_KEYS}
+    metrics.update(kpi_metrics(events))
+    return metrics
 
 
 class _OneRollout(Dataset[dict[str, Any]]):
@@ -118,9 +133,9 @@ class RolloutDataModule(L.LightningDataModule):
         return batch
 
     def epoch_metrics(self) -> dict[str, float]:
-        """This epoch's counters for telemetry: one collection, its events and ticks."""
+        """This epoch's counters for telemetry: one collection, its events, KPIs and ticks."""
         events = self._last_events
-        metrics = {key: float(events.get(key, 0.0)) for key in events}
+        metrics = rollout_event_metrics(events)
         metrics.update(self.collector.episode_metrics())
         metrics["rollout_ticks"] = float(self.ticks)
         metrics["rollout_collections"] = 1.0 if events else 0.0

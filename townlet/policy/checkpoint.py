@@ -1,11 +1,12 @@
-"""A trained policy read back from a townlet checkpoint, acting in a capture (DESIGN §11).
+"""A trained policy read back from a townlet checkpoint, acting in a capture or an evaluation.
 
 A training run's ``<run>/checkpoints/last.ckpt`` is a Lightning checkpoint: ``hyper_parameters``
 (``policy``, ``map_shape``, ``feature_dim``, ``action_dim``, ``feature_names``, ...) and a
 ``state_dict`` whose network weights are under ``policy.``. It is read with
 ``torch.load(weights_only=True)`` only, so a file cannot run code while loading. Every problem
-(unreadable, not a townlet checkpoint, trained on other observation shapes) is one
-``config error:`` line naming ``capture.policy``.
+(missing, unreadable, not a townlet checkpoint, trained on other observation shapes) is one
+``config error:`` line naming the override that pointed at the file (``capture.policy``,
+evaluate's ``policy``, ``strategy.init_from``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ def _read(
     return hparams, weights
 
 
-def _check_fit(path: Path, hparams: Mapping[str, Any], env: TownVecEnv, scenario: str) -> None:
+def _check_fit(
+    path: Path,
+    hparams: Mapping[str, Any],
+    env: TownVecEnv,
+    scenario: str,
+    field: str = CAPTURE_FIELD,
+) -> None:
     """The network must observe exactly what this scenario's towns produce."""
     try:
         trained = (
@@ -75,7 +82,7 @@ def _check_fit(path: Path, hparams: Mapping[str, Any], env: TownVecEnv, scenario
         )
     except (TypeError, ValueError):
         raise _problem(
-            path, "not a townlet checkpoint (its shape hyperparameters are not numbers)"
+            path, "not a townlet checkpoint (its shape hyperparameters are not numbers)", field
         ) from None
     live = (list(env.map_shape), len(env.feature_names), env.num_actions)
     if trained != live:
@@ -85,29 +92,41 @@ def _check_fit(path: Path, hparams: Mapping[str, Any], env: TownVecEnv, scenario
             "'{}' gives map {}, {} features and {} actions".format(
                 tuple(trained[0]), trained[1], trained[2], scenario, tuple(live[0]), *live[1:]
             ),
+            field,
         )
     names = hparams.get("feature_names")
     if isinstance(names, Sequence) and list(names) != list(env.feature_names):
-        raise _problem(path, f"the checkpoint's feature_names differ from scenario '{scenario}'")
+        raise _problem(
+            path, f"the checkpoint's feature_names differ from scenario '{scenario}'", field
+        )
 
 
-def load_checkpoint_policy(path: Path, env: TownVecEnv, scenario: str) -> ConflictAwarePolicy:
-    """The checkpoint's network in eval mode, after checking it fits ``env``."""
-    hparams, weights = _read(path)
-    _check_fit(path, hparams, env, scenario)
+def load_checkpoint_policy(
+    path: Path, env: TownVecEnv, scenario: str, field: str = CAPTURE_FIELD
+) -> ConflictAwarePolicy:
+    """The checkpoint's network in eval mode, after checking it fits ``env``.
+
+    ``field`` is the override that named the checkpoint, e.g. ``policy=ckpt:``.
+    """
+    if not path.is_file():
+        raise _problem(path, "checkpoint file not found", field)
+    hparams, weights = _read(path, field)
+    _check_fit(path, hparams, env, scenario, field)
     try:
         network = build_policy(
             hparams["policy"], env.map_shape, len(env.feature_names), env.num_actions
         )
     except ValidationError:
         raise _problem(
-            path, "not a townlet checkpoint (its policy hyperparameters are unknown)"
+            path, "not a townlet checkpoint (its policy hyperparameters are unknown)", field
         ) from None
     try:
         network.load_state_dict(weights, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0][:160]
-        raise _problem(path, f"its weights do not fit its own hyperparameters ({first})") from None
+        raise _problem(
+            path, f"its weights do not fit its own hyperparameters ({first})", field
+        ) from None
     return network.eval()
 
 

@@ -1,12 +1,26 @@
-"""Score a policy by whole episodes in the live town, and a uniform-random reference policy."""
+"""Torch policies in whole-episode evaluations (DESIGN §13), and a uniform-random reference.
+
+:class:`NetworkProbe` lets a policy network drive :func:`townlet.policy.episodes.play_episodes`
+like any probe: it samples actions as the rollout collector does in training (Gumbel-max with
+its own seeded generator), or takes the most likely legal action when ``greedy``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from townlet.data.rollout_collector import RolloutCollector
+from townlet.policy.checkpoint import load_checkpoint_policy
+from townlet.policy.episodes import EpisodeReport, play_episodes
 from townlet.sim import NUM_ACTIONS, Scenario, TownVecEnv
+
+Obs = dict[str, np.ndarray]
 
 
 class UniformRandomPolicy(nn.Module):
@@ -25,16 +39,74 @@ class UniformRandomPolicy(nn.Module):
         return logits, torch.zeros(features.shape[0], device=features.device)
 
 
+class NetworkProbe:
+    """A policy network acting as a probe: ``(env, obs, rng) -> actions`` [towns, agents].
+
+    The network masks illegal actions itself (its logits are -inf there), so both sampling and
+    the greedy argmax stay legal.
+    """
+
+    def __init__(self, network: nn.Module, seed: int, greedy: bool = False) -> None:
+        self.network = network
+        self.greedy = greedy
+        self.device = next((p.device for p in network.parameters()), torch.device("cpu"))
+        # Its own generator, as in training, so the draws do not depend on other torch users.
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def __call__(self, env: TownVecEnv, obs: Obs, rng: np.random.Generator) -> np.ndarray:
+        flat = [
+            torch.from_numpy(obs[key]).flatten(0, 1).to(self.device)
+            for key in ("map", "features", "action_mask")
+        ]
+        logits, _ = self.network(*flat)
+        if not self.greedy:
+            uniform = torch.rand(logits.shape, generator=self.generator).to(logits.device)
+            logits = logits - torch.log(-torch.log(uniform.clamp_min(1e-20)))
+        actions = torch.argmax(logits, dim=-1).cpu().numpy().astype(np.int64)
+        return actions.reshape(obs["action_mask"].shape[:2])
+
+
 def evaluate_episodes(
     policy: nn.Module, scenario: Scenario, towns: int = 4, seed: int = 10_000
-) -> dict[str, float]:
-    """Mean return and length of one full episode per agent in ``towns`` fresh towns.
+) -> dict[str, Any]:
+    """One whole episode per town in ``towns`` fresh towns, actions sampled from ``policy``.
 
-    Actions are sampled from the policy (as in training). The seed is far from training seeds
-    so the evaluation towns are not the ones the policy was trained in.
+    Returns :meth:`EpisodeReport.summary` (``episode_return``, ``episode_length``, the §13 KPIs).
+    The default seed is far from training seeds so the towns are not the ones trained in.
     """
-    collector = RolloutCollector(TownVecEnv(scenario, num_towns=towns, seed=seed), seed)
-    device = next((p.device for p in policy.parameters()), torch.device("cpu"))
-    collector.collect(policy, scenario.ticks, device)
-    metrics = collector.episode_metrics()
-    return {"episode_return": metrics["ep_rew_mean"], "episode_length": metrics["ep_len_mean"]}
+    return play_episodes(scenario, NetworkProbe(policy, seed), towns, seed).summary()
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` intra-op threads, then restore the previous setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def play_checkpoint(
+    path: Path,
+    scenario: Scenario,
+    scenario_name: str,
+    *,
+    towns: int,
+    seed: int,
+    greedy: bool,
+    field: str,
+) -> EpisodeReport:
+    """Whole episodes with a checkpoint's policy (on the CPU).
+
+    ``field`` is the override that named the checkpoint, for the one-line errors of
+    :func:`load_checkpoint_policy`.
+    """
+    shape_check = TownVecEnv(scenario, num_towns=1, seed=seed)
+    network = load_checkpoint_policy(path, shape_check, scenario_name, field=field)
+    # One forward pass covers only towns x agents rows: intra-op threads cost more to
+    # synchronise than they save (several times slower per tick on a busy machine).
+    with torch_threads(1):
+        return play_episodes(scenario, NetworkProbe(network, seed, greedy), towns, seed)

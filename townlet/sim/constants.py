@@ -187,6 +187,7 @@ REWARD_TERMS: tuple[str, ...] = (
     "social_avoid",
     "clipped",
     "terminal",
+    "living_well",
     "total",
 )
 

@@ -1,13 +1,16 @@
 """The scripted threshold controller (§9.9): BC expert and baseline, vectorised over all agents.
 
 Priority per agent (first that applies): committed to a running affordance -> wait; a pending
-request (holding or queued) -> keep asking with the same option; shift on and not working ->
-work; within the arrival buffer before the shift -> walk to work (once there, chat with a
-friend if one is ready, else wait); hunger,
-hygiene, energy below threshold -> eat (if a meal is in reach, else cook), shower, sleep; a
-friend within one tile and the chat interval passed -> chat; an avoided rival on the same
-tile -> avoid_rival; else wait. Scenario schedules then override it per agent, and anything the
-mask forbids becomes wait, so its trajectories are valid BC data in the §9.7 action space.
+request (holding or queued) -> keep asking with the same option, unless the shift is on or the
+affordance could no longer end before it is time to set off for work; shift on and not working
+-> work; within the arrival buffer before the shift -> walk to work (once there, chat with a
+friend if one is ready, else wait); a need below its threshold, or one that would sink below
+the KPI floor (plus a margin) before the shift ends, checked in the ticks before setting off ->
+eat (if a meal is in reach, else cook), shower, sleep, but never an affordance that would still
+run when it is time to go to work; a friend within one tile and the chat interval passed ->
+chat; an avoided rival on the same tile -> avoid_rival; else wait. Scenario schedules then
+override it per agent, and anything the mask forbids becomes wait, so its trajectories are valid
+BC data in the §9.7 action space.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from townlet.sim.constants import (
     ENERGY,
     HUNGER,
     HYGIENE,
+    NEED_FLOOR,
     SHOWER,
     SLEEP,
     WAIT,
@@ -32,6 +36,9 @@ from townlet.sim.gather import pick_last
 from townlet.sim.state import TownState
 from townlet.sim.tables import Tables
 from townlet.sim.view import WorldView
+
+TOP_UP_TICKS = 90  # before setting off for work: long enough to serve one need (sleep: 60)
+TOP_UP_MARGIN = 0.25  # above the KPI need floor, for the walk and the queue
 
 
 def scripted_actions(view: WorldView, mask: np.ndarray) -> np.ndarray:
@@ -59,6 +66,8 @@ def scripted_actions(view: WorldView, mask: np.ndarray) -> np.ndarray:
         chat_ready = friends.any(axis=2) & due
         action[chat_ready] = CHAT
     low = state.needs < tables.need_thresholds
+    if tables.any_job:
+        low |= _needs_short_of_shift(view)
     if np.count_nonzero(low):
         action[low[:, :, ENERGY]] = SLEEP
         action[low[:, :, HYGIENE]] = SHOWER
@@ -69,6 +78,8 @@ def scripted_actions(view: WorldView, mask: np.ndarray) -> np.ndarray:
             meal_in_reach = view.object_ok_pad @ tables.option_goal[EAT]
             np.copyto(action, np.where(meal_in_reach, EAT, COOK)[:, None], where=hungry)
     if tables.any_job:
+        # An affordance that could not end before it is time to set off for work is not begun.
+        action[_runs_into_work(view, action)] = WAIT
         # Agents without a job have start = -1: both windows below are empty for them.
         shifts = view.shifts
         before = shifts.before & (shifts.phase >= tables.arrival_start)
@@ -81,12 +92,38 @@ def scripted_actions(view: WorldView, mask: np.ndarray) -> np.ndarray:
         in_shift = shifts.open & (state.run_aff != AFF_WORK)
         action[in_shift] = WORK
     pending = (state.hold_obj >= 0) | (state.queue_obj >= 0)
+    if tables.any_job:
+        # A place in a queue is given up when the affordance could no longer end before it is
+        # time to set off for work (or the shift is on).
+        pending &= ~(_runs_into_work(view, state.pending_option) | view.shifts.open)
     if np.count_nonzero(pending):
         np.copyto(action, state.pending_option, where=pending)
     action[state.run_aff >= 0] = WAIT
     if tables.has_schedule:
         _apply_schedule(state, tables, mask, action)
     return action * pick_last(mask, action)  # a forbidden choice becomes wait (0)
+
+
+def _runs_into_work(view: WorldView, option: np.ndarray) -> np.ndarray:
+    """[T, A] object options whose affordance would still run when the agent should set off."""
+    layout, shifts = view.layout, view.shifts
+    is_object = (option >= EAT) & (option <= SLEEP)
+    ticks = layout.aff_ticks[np.clip(option - EAT, 0, SLEEP - EAT)]
+    return is_object & shifts.before & (shifts.phase + ticks >= layout.tables.arrival_start)
+
+
+def _needs_short_of_shift(view: WorldView) -> np.ndarray:
+    """[T, A, 3] needs that would sink below the KPI floor (plus a margin) before the shift ends.
+
+    Checked only in the ``TOP_UP_TICKS`` before the agent sets off for work, so that it serves
+    them while there is still time, instead of running low at work or arriving late.
+    """
+    layout, tables, shifts = view.layout, view.layout.tables, view.shifts
+    window = shifts.before & (shifts.phase >= tables.arrival_start - TOP_UP_TICKS)
+    window &= shifts.phase < tables.arrival_start
+    ticks_left = np.where(window, layout.agent_end - shifts.phase, 0)
+    projected = view.state.needs - layout.need_rates * ticks_left[:, :, None]
+    return window[:, :, None] & (projected < NEED_FLOOR + TOP_UP_MARGIN)
 
 
 def _apply_schedule(state: TownState, tables: Tables, mask: np.ndarray, action: np.ndarray) -> None:

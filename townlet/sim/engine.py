@@ -1,8 +1,8 @@
 """One vectorised tick of every town (§9.1), in the order the design fixes.
 
 actions -> queues and conflicts -> running affordances -> need decay -> employment ->
-relationship decay -> economy restock -> terminations -> rewards -> clock -> the KPI day
-accounting (§13), then the perturbations (utility outages) due at the new tick. Observations
+relationship decay -> economy restock -> terminations -> the KPI day accounting (§13) ->
+rewards -> clock, then the perturbations (utility outages) due at the new tick. Observations
 are built by the caller (the vector env) from the resulting state through ``view()``.
 """
 
@@ -91,9 +91,9 @@ class TownEngine:
         restock(state, layout, scratch.now)
         clock.lap("relationships")
         terminated = terminate(state, layout, scratch)
-        rewards = compute_rewards(state, layout, scratch)
+        kpi_days = close_days(state, self.scenario.ticks_per_day, scratch, scratch.now + 1)
+        rewards = compute_rewards(state, layout, scratch, kpi_days)
         state.tick += 1
-        kpi_days = close_days(state, self.scenario.ticks_per_day, scratch)
         state.ctx_reset[:] = False
         perturb(state, layout, scratch)
         scratch.finish()

@@ -35,10 +35,12 @@ from townlet.sim.state import TownState
 _PAIR_COUNTED = np.array([name in ("conflicts", "escalations") for name in KPI_COUNTERS])
 
 
-def note(state: TownState, t: np.ndarray, a: np.ndarray, column: int, amount: object = 1.0) -> None:
+def note(
+    state: TownState, t: np.ndarray, a: np.ndarray, column: int, amount: np.ndarray | float = 1.0
+) -> None:
     """Add ``amount`` to counter ``column`` of each (town, agent); pairs may repeat."""
     if t.size:
-        np.add.at(state.kpi_tally, (t, a, column), amount)
+        np.add.at(state.kpi_tally[:, :, column], (t, a), amount)
 
 
 def note_conflicts(
@@ -57,14 +59,17 @@ def holds_tie(state: TownState) -> np.ndarray:
     return strong.any(axis=2)
 
 
-def close_days(state: TownState, ticks_per_day: int, scratch: StepScratch) -> np.ndarray | None:
-    """Check the needs after this tick; close the days that ended (``state.tick`` is the new
-    tick). Returns the finished tallies [T, A, K] (zero rows for other towns), or None."""
+def close_days(
+    state: TownState, ticks_per_day: int, scratch: StepScratch, next_tick: np.ndarray
+) -> np.ndarray | None:
+    """Check the needs after this tick; close the days that end with it (``next_tick`` [T] is
+    the clock once the tick is over). Returns the finished tallies [T, A, K] (zero rows for
+    other towns), or None."""
     fine = state.alive & (state.needs > NEED_FLOOR).all(axis=2)
     state.day_ok &= fine
     open_ = state.kpi_open
     wiped = open_ & ~state.alive.any(axis=1)
-    due = open_ & ((state.tick % ticks_per_day == 0) | wiped)
+    due = open_ & ((next_tick % ticks_per_day == 0) | wiped)
     if not np.count_nonzero(due):
         return None
     tally = state.kpi_tally
@@ -82,15 +87,15 @@ def close_days(state: TownState, ticks_per_day: int, scratch: StepScratch) -> np
     return finished
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator > 0 else 0.0
+def _ratio(numerator: float, denominator: float, empty: float = 0.0) -> float:
+    return numerator / denominator if denominator > 0 else empty
 
 
 def kpi_metrics(counts: Mapping[str, float]) -> dict[str, float]:
     """The §13 KPI keys from summed counters (``kpi_<name>`` or bare ``<name>`` keys).
 
-    Empty when no agent-day completed. Rates without a denominator (no shift started, no
-    conflict) are 0: nothing went wrong.
+    Empty when no agent-day completed. Rates without a denominator (no shift, no conflict)
+    report that nothing went wrong: lateness and escalation 0, attendance 1.
     """
 
     def get(name: str) -> float:
@@ -103,7 +108,7 @@ def kpi_metrics(counts: Mapping[str, float]) -> dict[str, float]:
     return {
         "kpi.self_sufficiency": get("self_sufficient_days") / days,
         "kpi.lateness_rate": _ratio(get("late_starts"), get("shift_starts")),
-        "kpi.attendance": _ratio(get("present_ticks"), get("shift_ticks")),
+        "kpi.attendance": _ratio(get("present_ticks"), get("shift_ticks"), empty=1.0),
         "kpi.tie_share": get("tie_days") / days,
         "kpi.conflict_escalation": _ratio(get("escalations"), conflicts),
         "faints_per_agent_day": get("faints") / days,

@@ -41,7 +41,8 @@ def terminate(state: TownState, layout: Layout, scratch: StepScratch) -> np.ndar
     evicted = done & ~fainted
     scratch.fainted, scratch.evicted = fainted, evicted
     scratch.count("faint_events", np.nonzero(fainted)[0])
-    kpi.note(state, *np.nonzero(fainted), kpi.FAINTS)
+    tf, af = np.nonzero(fainted)
+    kpi.note(state, tf, af, kpi.FAINTS)
     scratch.count("eviction_events", np.nonzero(evicted)[0])
     t, a = np.nonzero(done)
     drop_affordances(state, t, a)

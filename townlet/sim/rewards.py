@@ -2,7 +2,8 @@
 
 ``survival_tick - sum_n w_n * max(0, 1 - need_n)^2`` plus wage, punctuality, lateness penalties
 and the social terms, clipped to ``±clip_per_tick``; only then is a terminal penalty added
-(faint or eviction), so a terminal outcome is never hidden by the clip.
+(faint or eviction), so a terminal outcome is never hidden by the clip. At a day's end each agent
+whose day met K1 also earns ``self_sufficient_day`` (the ``living_well`` term, DESIGN §13).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from townlet.sim.constants import REWARD_TERMS
 from townlet.sim.events import StepScratch
+from townlet.sim.kpi import SELF_SUFFICIENT
 from townlet.sim.layout import Layout
 from townlet.sim.state import TownState
 
@@ -29,8 +31,11 @@ assert REWARD_TERMS[_EXTRA_ROWS] == (
 )
 
 
-def compute_rewards(state: TownState, layout: Layout, scratch: StepScratch) -> np.ndarray:
-    """[T, A] float32 rewards; fills the shaped terms, ``clipped``, ``terminal`` and ``total``.
+def compute_rewards(
+    state: TownState, layout: Layout, scratch: StepScratch, kpi_days: np.ndarray | None = None
+) -> np.ndarray:
+    """[T, A] float32 rewards; fills the shaped terms, ``clipped``, ``terminal``,
+    ``living_well`` and ``total``.
 
     Only agents alive when the tick began earn anything. Wage, punctuality, lateness and the
     social terms are already zero for others (their phases skip dead agents); survival and the
@@ -77,4 +82,9 @@ def compute_rewards(state: TownState, layout: Layout, scratch: StepScratch) -> n
         terminal += np.where(scratch.evicted, rw.eviction_penalty, 0.0)
     total = block[_ROW["total"]]
     np.add(clipped, terminal, out=total)
+    if kpi_days is not None and rw.self_sufficient_day > 0.0:
+        # ``kpi_days`` holds the tallies of the days that ended with this tick (sim.kpi).
+        living_well = block[_ROW["living_well"]]
+        np.multiply(kpi_days[:, :, SELF_SUFFICIENT], rw.self_sufficient_day, out=living_well)
+        total += living_well
     return total.astype(np.float32)

@@ -125,6 +125,9 @@ class RewardsSpec(_Block):
     clip_per_tick: float = Field(0.2, gt=0.0)
     faint_penalty: float = Field(-1.0, le=0.0)
     eviction_penalty: float = Field(-2.0, le=0.0)
+    # paid at a day's end to each agent whose day met K1 (alive, every need above the KPI floor
+    # at every tick; DESIGN §13), outside the per-tick clip like the terminal penalties
+    self_sufficient_day: float = Field(0.0, ge=0.0)
 
 
 class BehaviorSpec(_Block):

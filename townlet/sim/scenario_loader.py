@@ -135,11 +135,20 @@ def _check_world(sc: Scenario) -> None:
                 job.end_tick,
                 f"must be greater than start_tick ({job.start_tick})",
             )
-        if job.end_tick > sc.ticks_per_day:
+        if job.end_tick >= sc.ticks_per_day:
+            # A shift closes on the first tick past its window, which must fall in its own day.
             raise _Problem(
                 f"jobs.{name}.end_tick",
                 job.end_tick,
-                f"must be within the day of ticks_per_day={sc.ticks_per_day}",
+                f"must end before the day does (< ticks_per_day={sc.ticks_per_day})",
+            )
+        if job.end_tick - job.start_tick <= sc.employment.grace_ticks:
+            # The KPI counts a shift start when the grace period ends, inside the window.
+            raise _Problem(
+                f"jobs.{name}.end_tick",
+                job.end_tick,
+                f"must leave the shift longer than employment.grace_ticks "
+                f"({sc.employment.grace_ticks}) after start_tick ({job.start_tick})",
             )
         on_grid(f"jobs.{name}.location", job.location)
     seen_agent: dict[str, int] = {}

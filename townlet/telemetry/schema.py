@@ -78,6 +78,13 @@ TOWNLET_EXTRA_KEYS: tuple[str, ...] = (
     "explained_variance", "ep_rew_mean", "ep_len_mean", "fps",
 )  # fmt: skip
 
+# Living-well KPIs (DESIGN §13) over the agent-days that completed in the record's rollout; a
+# record whose rollout completed no agent-day carries none of them.
+KPI_KEYS: tuple[str, ...] = (
+    "kpi.self_sufficiency", "kpi.lateness_rate", "kpi.attendance", "kpi.tie_share",
+    "kpi.conflict_escalation", "faints_per_agent_day", "conflicts_per_agent_day", "agent_days",
+)  # fmt: skip
+
 BC_KEYS: tuple[str, ...] = (
     "epoch", "accuracy", "loss", "val_accuracy", "val_loss", "prob_true_act", "entropy",
     "telemetry_version",
@@ -229,6 +236,15 @@ class TelemetryRecord(_FloatRecord):
     ep_rew_mean: Num | None = None
     ep_len_mean: Num | None = None
     fps: Num | None = None
+    # Optional: the KPIs of the agent-days completed in the epoch's rollout (DESIGN §13).
+    kpi_self_sufficiency: Num | None = Field(None, alias="kpi.self_sufficiency")
+    kpi_lateness_rate: Num | None = Field(None, alias="kpi.lateness_rate")
+    kpi_attendance: Num | None = Field(None, alias="kpi.attendance")
+    kpi_tie_share: Num | None = Field(None, alias="kpi.tie_share")
+    kpi_conflict_escalation: Num | None = Field(None, alias="kpi.conflict_escalation")
+    faints_per_agent_day: Num | None = None
+    conflicts_per_agent_day: Num | None = None
+    agent_days: Num | None = None
 
 
 class BCRecord(_FloatRecord):

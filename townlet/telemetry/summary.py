@@ -14,6 +14,8 @@ form has stable keys; every key is always present, with null where the log has n
 - ``anneal``: null, or the latest anneal record's {stage, dataset (str|null), cycle, bc_accuracy,
   bc_threshold, loss_baseline, queue_baseline, intensity_baseline (float|null), bc_passed,
   loss_flag, queue_flag, intensity_flag (bool|null)}
+- ``kpi``: null, or the latest record carrying KPIs (DESIGN §13): {epoch, and every key of
+  KPI_KEYS} (float|null)
 - ``baseline_drift``: null without ``--baseline``; else {key: {baseline, latest, delta, percent}}
   (floats) for each baseline_* key of the baseline that the latest record also holds, in the order
   ``validate`` uses (schema keys first, then by name). ``percent`` is delta / |baseline| × 100,
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from townlet.telemetry.schema import KPI_KEYS
 from townlet.telemetry.streams import (
     Record,
     ToolError,
@@ -136,21 +139,21 @@ def summarise(
 ) -> dict[str, Any]:
     """The summary dict (module docstring) of a record stream, in one pass."""
     window: deque[Record] = deque(maxlen=last or 1)
-    extremes, latest_anneal, total = Extremes(), None, 0
+    extremes, latest_anneal, latest_kpi, total = Extremes(), None, None, 0
     for record in records:
         total += 1
         window.append(record)
         if last is None:  # whole log: fold as we go, keep only the latest record
             extremes.add(record)
-            if _is_anneal(record):
-                latest_anneal = record
+            latest_anneal = record if _is_anneal(record) else latest_anneal
+            latest_kpi = record if _has_kpis(record) else latest_kpi
     if total == 0:
         raise ToolError("no telemetry records")
     if last is not None:  # only the window counts
         for record in window:
             extremes.add(record)
-            if _is_anneal(record):
-                latest_anneal = record
+            latest_anneal = record if _is_anneal(record) else latest_anneal
+            latest_kpi = record if _has_kpis(record) else latest_kpi
     latest = window[-1]
     return {
         "records_total": total,
@@ -163,12 +166,28 @@ def summarise(
         "latest": {key: number(latest, key) for key in LATEST_KEYS},
         "extremes": extremes.as_dict(),
         "anneal": anneal_status(latest_anneal),
+        "kpi": kpi_status(latest_kpi),
         "baseline_drift": baseline_drift(latest, baseline),
     }
 
 
 def _is_anneal(record: Record) -> bool:
     return isinstance(record.get("anneal_stage"), str) and bool(record["anneal_stage"])
+
+
+def _has_kpis(record: Record) -> bool:
+    return any(key in record for key in KPI_KEYS)
+
+
+def kpi_status(record: Record | None) -> dict[str, float | None] | None:
+    """The epoch and KPI values of the latest record that carries KPIs (None: no such record)."""
+    if record is None:
+        return None
+    return {"epoch": number(record, "epoch"), **{key: number(record, key) for key in KPI_KEYS}}
+
+
+def _kpi_pairs(kpi: dict[str, float | None]) -> str:
+    return ", ".join(f"{key}={fmt(kpi[key], 3)}" for key in KPI_KEYS)
 
 
 def _pct(value: float | None) -> str:
@@ -199,8 +218,11 @@ def render_text(s: dict[str, Any]) -> str:
         "                " + _pairs(latest, OTHER_KEYS),
         "Queue conflicts: " + _pairs(latest, QUEUE_KEYS, 2),
         "Social interactions: " + _pairs(latest, SOCIAL_KEYS, 3),
-        "Extremes:",
     ]
+    if s["kpi"]:
+        epoch = fmt_epoch(s["kpi"]["epoch"])
+        lines.append(f"Living well (KPIs, epoch {epoch}): {_kpi_pairs(s['kpi'])}")
+    lines.append("Extremes:")
     lines += [f"  {k:<30} min={fmt(ext[k]['min']):>14}  max={fmt(ext[k]['max']):>14}" for k in ext]
     if s["anneal"]:
         a = s["anneal"]
@@ -225,6 +247,9 @@ def render_markdown(s: dict[str, Any]) -> str:
     if s["anneal"]:
         items = ", ".join(f"{k} `{_fmt_any(v)}`" for k, v in s["anneal"].items())
         lines.append(f"- Anneal status: {items}")
+    if s["kpi"]:
+        epoch = fmt_epoch(s["kpi"]["epoch"])
+        lines.append(f"- Living well (KPIs, epoch {epoch}): {_kpi_pairs(s['kpi'])}")
     lines += ["", "| Metric | Latest | Min | Max |", "| --- | ---: | ---: | ---: |"]
     for key in LATEST_KEYS:
         low, high = (ext[key]["min"], ext[key]["max"]) if key in ext else (None, None)

@@ -7,6 +7,8 @@ Tag families:
 - ``health/``: townlet's extra PPO health signals (maxima, advantage statistics, batch entropy,
   reward/advantage correlation). Kept out of ``train/`` so that family holds only SB3 names.
 - ``town/<key>``: conflict and social counters, the NDJSON key verbatim (dots included).
+- ``kpi/<name>``: the living-well KPIs (DESIGN §13), ``kpi.`` dropped from the key. Records
+  carry them only when an agent-day completed in their rollout, so they are logged only then.
 - ``bc/``: BC epoch metrics. BC record keys never occur in PPO records, so one table serves both.
 
 Torch-free; the TensorBoard protos are imported only inside the functions that need them.
@@ -21,6 +23,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from townlet.telemetry.schema import KPI_KEYS
 
 _QUEUE_KEYS: tuple[str, ...] = ("queue_conflict_events", "queue_conflict_intensity_sum")
 
@@ -58,6 +62,7 @@ NDJSON_TO_TB_TAG: dict[str, str] = {
     **{key: f"health/{key}" for key in _HEALTH_KEYS},
     **{key: f"town/{key}" for key in (*_QUEUE_KEYS, *_RIVALRY_KEYS)},
     **{key: f"town/{key}" for key in (*_SOCIAL_EVENT_KEYS, "chat_quality_mean")},
+    **{key: f"kpi/{key.removeprefix('kpi.')}" for key in KPI_KEYS},
     **{key: f"bc/{key}" for key in ("loss", "accuracy", "prob_true_act", "entropy")},
     **{key: f"bc/{key}" for key in ("val_loss", "val_accuracy")},
 }
@@ -88,6 +93,15 @@ LAYOUT_CHARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Conflicts: rivalry", tuple(f"town/{k}" for k in _RIVALRY_KEYS)),
     ("Social life: events", tuple(f"town/{k}" for k in _SOCIAL_EVENT_KEYS)),
     ("Social life: chat quality", ("town/chat_quality_mean",)),
+    ("Living well (KPIs): K1 self-sufficiency", ("kpi/self_sufficiency",)),
+    ("Living well (KPIs): K2 work", ("kpi/lateness_rate", "kpi/attendance")),
+    ("Living well (KPIs): K3 ties", ("kpi/tie_share",)),
+    ("Living well (KPIs): K4 conflict escalation", ("kpi/conflict_escalation",)),
+    (
+        "Living well (KPIs): per agent-day",
+        ("kpi/faints_per_agent_day", "kpi/conflicts_per_agent_day"),
+    ),
+    ("Living well (KPIs): agent-days", ("kpi/agent_days",)),
 )
 
 LAYOUT_CATEGORY = "Townlet"

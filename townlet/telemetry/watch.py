@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from townlet.telemetry.schema import ANNEAL_KEYS
+from townlet.telemetry.schema import ANNEAL_KEYS, KPI_KEYS
 from townlet.telemetry.streams import (
     Follower,
     Record,
@@ -54,6 +54,11 @@ FIELDS: tuple[tuple[str, str, int], ...] = (
     ("log_stream_offset", "offset", 0),
 )
 BC_FIELDS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy", "entropy")
+# Appended to the line when the record carries KPIs (an agent-day completed in its rollout).
+KPI_FIELDS: tuple[tuple[str, str], ...] = (
+    ("kpi.self_sufficiency", "K1"),
+    ("kpi.lateness_rate", "lateness"),
+)
 
 
 @dataclass(frozen=True)
@@ -160,16 +165,18 @@ def describe(record: Record) -> str:
     if isinstance(record.get("anneal_stage"), str):
         parts.append(f"anneal_stage={record['anneal_stage']}")
         parts.append(f"anneal_bc_accuracy={fmt(number(record, 'anneal_bc_accuracy'), 3)}")
+    parts += [f"{tag}={fmt(number(record, key), 3)}" for key, tag in KPI_FIELDS if key in record]
     return f"Epoch {epoch} ({mode if isinstance(mode, str) else 'n/a'}): " + ", ".join(parts)
 
 
 def as_json(record: Record) -> str:
-    """The watched fields as one JSON object (null when absent); anneal keys when present."""
+    """The watched fields as one JSON object (null when absent); anneal and KPI keys when
+    present."""
     keys = ("epoch", "data_mode", *(key for key, _, _ in FIELDS))
     if record.get("record") == "bc":
         keys = ("record", "epoch", *BC_FIELDS)
     payload = {key: record.get(key) for key in keys}
-    payload.update({key: record[key] for key in ANNEAL_KEYS if key in record})
+    payload.update({key: record[key] for key in (*ANNEAL_KEYS, *KPI_KEYS) if key in record})
     return json.dumps(payload)
 
 

@@ -100,6 +100,17 @@ def test_more_cross_field_rules(tmp_path):
         _error(tmp_path, data) == "jobs.cafe_shift.end_tick=5 must be greater than start_tick (10)"
     )
     data = _base()
+    data["ticks_per_day"] = 30
+    assert _error(tmp_path, data) == (
+        "jobs.cafe_shift.end_tick=30 must end before the day does (< ticks_per_day=30)"
+    )
+    data = _base()
+    data["employment"] = {"grace_ticks": 20}
+    assert _error(tmp_path, data) == (
+        "jobs.cafe_shift.end_tick=30 must leave the shift longer than "
+        "employment.grace_ticks (20) after start_tick (10)"
+    )
+    data = _base()
     data["agents"][1]["schedule"] = [{"start": 0, "end": 5, "action": "dance"}]
     assert _error(tmp_path, data).startswith(
         "agents[1].schedule[0].action='dance' is not an action"

@@ -3,11 +3,13 @@ towns, hashed tick by tick (observations, rewards, terminations, info and the fu
 
 The scenarios are frozen copies (``pinned_scenarios/``, the bundled ones as of the pinning), so
 tuning ``conf/scenario`` does not move the pins. The digests were recorded with the simulation
-as it was before its speed-up, and re-pinned when the KPI accounting (new state fields and
-event keys), the chat cooldown and the protection of running affordances from ghost steps
-arrived (DESIGN §13; with those filtered out and the older ghost rule, the earlier digests
-still held); any change of behaviour, however small (a different float
-rounding, a -0.0 turned into 0.0), changes them. Only time_sin / time_cos are rounded before
+as it was before its speed-up, and re-pinned when the KPI accounting (new state fields, event
+keys and the living_well reward term), the chat cooldown, the protection of running affordances
+from ghost steps and the controller's planning around shifts arrived (DESIGN §13; with the new
+fields filtered out, no cooldown and the older ghost rule, the earlier digests still held for
+every scenario but the frozen town, whose job holders the controller now plans for). Any change
+of behaviour, however small (a different float rounding, a -0.0 turned into 0.0), changes them.
+Only time_sin / time_cos are rounded before
 hashing, as the one libm-dependent output.
 
 To re-pin after an intended change of behaviour, print ``_digest(...)`` for each case below.
@@ -28,14 +30,14 @@ _CLOCK = [FEATURE_NAMES.index("time_sin"), FEATURE_NAMES.index("time_cos")]
 _SCENARIOS = Path(__file__).parent / "pinned_scenarios"
 
 PINS = {
-    "queue_conflict": ("74b08edc10a4f281", "985ba8bfc9107310"),
-    "employment_punctuality": ("830652404ee2b031", "c80919d89e00cb42"),
-    "rivalry_decay": ("4ff2ac6d7fc49339", "b7bb307d088e6dc0"),
-    "observation_baseline": ("443b6faa231dffd0", "f2f8232b5deba996"),
-    "kitchen_breakfast": ("c7e19e62847c200c", "528c4d83f3f38391"),
-    "town": ("9c1411d40c392b23", "d3a3138eae21195b"),
+    "queue_conflict": ("30906c3391a4bb2a", "73f3f60af3462c66"),
+    "employment_punctuality": ("88d17dfbfe15ae9e", "365ce1968abab686"),
+    "rivalry_decay": ("859bb74063c6012f", "c890d52cc6d3b1e7"),
+    "observation_baseline": ("8d17428aae10a2de", "b62b6065af233e51"),
+    "kitchen_breakfast": ("e21163bf808a2ae0", "89897d7545678e12"),
+    "town": ("342edda616544497", "ad39b372706f4c50"),
     # town cut to 100 ticks (auto-resets) with random power cuts
-    "town_short": ("85b2936de1441a6b", "357e13eaa33eb8d9"),
+    "town_short": ("aa98d7b6bdeeff89", "155c0ebfc9249ce3"),
 }
 
 

@@ -13,6 +13,7 @@ from townlet.telemetry.schema import (
     ANNEAL_KEYS,
     BASELINE_KEYS,
     HEALTH_KEYS,
+    KPI_KEYS,
     REQUIRED_KEYS,
     REQUIRED_V10_KEYS,
     REQUIRED_V11_KEYS,
@@ -55,6 +56,7 @@ def test_key_sets_have_the_design_sizes_and_order() -> None:
     assert ALWAYS_WRITTEN_KEYS[0] == "shared_meal_events"
     assert ALWAYS_WRITTEN_KEYS[-1] == "sleep_complete_events"
     assert len(BASELINE_KEYS) == 5 and len(ANNEAL_KEYS) == 12 and len(TOWNLET_EXTRA_KEYS) == 10
+    assert len(KPI_KEYS) == 8 == len(set(KPI_KEYS))
 
 
 def test_model_fields_are_exactly_the_key_sets() -> None:
@@ -63,7 +65,9 @@ def test_model_fields_are_exactly_the_key_sets() -> None:
     required = {f.alias or name for name, f in fields.items() if f.is_required()}
     optional = {f.alias or name for name, f in fields.items() if not f.is_required()}
     assert required == set(REQUIRED_KEYS + ALWAYS_WRITTEN_KEYS) - {"telemetry_version"}
-    assert optional == {"telemetry_version"} | set(BASELINE_KEYS + ANNEAL_KEYS + TOWNLET_EXTRA_KEYS)
+    assert optional == {"telemetry_version"} | set(
+        BASELINE_KEYS + ANNEAL_KEYS + TOWNLET_EXTRA_KEYS + KPI_KEYS
+    )
 
 
 def test_json_dict_has_only_float_numbers_and_literal_dotted_keys() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.custom_scalar import layout_pb2, metadata
 
-from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, REQUIRED_KEYS, TelemetryRecord
+from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, KPI_KEYS, REQUIRED_KEYS, TelemetryRecord
 from townlet.telemetry.tags import (
     LAYOUT_CHARTS,
     NDJSON_TO_TB_TAG,
@@ -45,19 +45,30 @@ HEALTH = (
     "adv_mean", "adv_std", "adv_zero_std_batches", "adv_min_std",
     "batch_entropy_mean", "batch_entropy_std", "reward_advantage_corr",
 )  # fmt: skip
+KPI = {
+    "kpi.self_sufficiency": "kpi/self_sufficiency",
+    "kpi.lateness_rate": "kpi/lateness_rate",
+    "kpi.attendance": "kpi/attendance",
+    "kpi.tie_share": "kpi/tie_share",
+    "kpi.conflict_escalation": "kpi/conflict_escalation",
+    "faints_per_agent_day": "kpi/faints_per_agent_day",
+    "conflicts_per_agent_day": "kpi/conflicts_per_agent_day",
+    "agent_days": "kpi/agent_days",
+}
 BC = ("loss", "accuracy", "prob_true_act", "entropy", "val_loss", "val_accuracy")
 ALL_TAGS = set(NDJSON_TO_TB_TAG.values()) | set(NEGATED_TB_TAGS.values())
 
 
-def test_table_is_exactly_sb3_town_health_and_bc() -> None:
-    expected = dict(SB3)
+def test_table_is_exactly_sb3_town_health_kpi_and_bc() -> None:
+    assert set(KPI) == set(KPI_KEYS)
+    expected = dict(SB3) | KPI
     expected |= {key: f"town/{key}" for key in TOWN}
     expected |= {key: f"health/{key}" for key in HEALTH}
     expected |= {key: f"bc/{key}" for key in BC}
     assert expected == NDJSON_TO_TB_TAG
     assert NEGATED_TB_TAGS == {"loss_entropy": "train/entropy_loss"}
     assert len(ALL_TAGS) == len(NDJSON_TO_TB_TAG) + len(NEGATED_TB_TAGS)  # no tag reused
-    assert not set(BC) & set(REQUIRED_KEYS + ALWAYS_WRITTEN_KEYS)  # one table serves both
+    assert not set(BC) & set(REQUIRED_KEYS + ALWAYS_WRITTEN_KEYS + KPI_KEYS)  # one table, both
 
 
 def test_tb_scalars_of_a_built_record() -> None:
@@ -96,7 +107,9 @@ def test_layout_groups_and_exact_tags() -> None:
     assert [c.title for c in layout.category] == ["Townlet"]
     charts = layout.category[0].chart
     groups = {chart.title.split(":")[0] for chart in charts}
-    assert groups == {"Losses", "PPO health", "Rollout", "Conflicts", "Social life"}
+    assert groups == {
+        "Losses", "PPO health", "Rollout", "Conflicts", "Social life", "Living well (KPIs)"
+    }  # fmt: skip
     shown: set[str] = set()
     for chart, (title, tags) in zip(charts, LAYOUT_CHARTS, strict=True):
         assert chart.title == title and chart.HasField("multiline")
@@ -107,6 +120,7 @@ def test_layout_groups_and_exact_tags() -> None:
     wanted = {"train/loss", "train/old_approx_kl", "train/clip_fraction", "train/grad_norm"}
     wanted |= {"train/explained_variance", "rollout/ep_rew_mean", "rollout/ep_len_mean"}
     wanted |= {"time/fps", "train/entropy_loss"} | {f"town/{key}" for key in TOWN}
+    wanted |= set(KPI.values())
     assert wanted <= shown <= ALL_TAGS
 
 

@@ -18,6 +18,7 @@ from townlet.telemetry.schema import (
     BASELINE_KEYS,
     BC_KEYS,
     HEALTH_KEYS,
+    KPI_KEYS,
     REQUIRED_V10_KEYS,
     REQUIRED_V11_KEYS,
     TOWNLET_EXTRA_KEYS,
@@ -61,6 +62,7 @@ def test_schema_table_lists_every_key_with_its_version() -> None:
     expected |= dict.fromkeys(BASELINE_KEYS, "optional")
     expected |= dict.fromkeys(ANNEAL_KEYS, "anneal")
     expected |= dict.fromkeys((*TOWNLET_EXTRA_KEYS, "approx_kl"), "townlet extra")
+    expected |= dict.fromkeys(KPI_KEYS, "kpi")
     rows = _rows(ppo)
     assert {_code(row[0]): row[3] for row in rows} == expected
     assert len(rows) == len(expected)  # no key twice

@@ -15,7 +15,7 @@ from townlet.telemetry.writer import NDJSONWriter
 TOP_KEYS = [
     "log", "files", "records_total", "epochs", "skipped_lines", "latest_epoch",
     "telemetry_version", "data_mode", "cycle_id", "log_stream_offset", "latest", "extremes",
-    "anneal", "baseline_drift",
+    "anneal", "kpi", "baseline_drift",
 ]  # fmt: skip
 ANNEAL_KEYS = [
     "stage", "dataset", "cycle", "bc_accuracy", "bc_threshold", "loss_baseline", "queue_baseline",
@@ -70,6 +70,7 @@ def test_json_keys_are_stable(tmp_path: Path, upstream_samples: Path) -> None:
     assert theirs["data_mode"] is None and theirs["latest"]["shared_meal_events"] is None
     assert theirs["extremes"]["queue_conflict_events"] == {"min": None, "max": None}
     assert theirs["anneal"] is None and theirs["baseline_drift"] is None
+    assert ours["kpi"] is None and theirs["kpi"] is None
 
 
 def test_numbers_by_hand(tmp_path: Path) -> None:
@@ -154,6 +155,30 @@ def test_anneal_status_of_the_latest_anneal_record(tmp_path: Path) -> None:
         and "loss_flag=true" in line
         for line in text
     )
+
+
+KPIS = {
+    "kpi.self_sufficiency": 0.75, "kpi.lateness_rate": 0.125, "kpi.attendance": 0.9,
+    "kpi.tie_share": 0.5, "kpi.conflict_escalation": 0.25, "faints_per_agent_day": 0.0,
+    "conflicts_per_agent_day": 1.5, "agent_days": 8.0,
+}  # fmt: skip
+
+
+def test_kpis_of_the_latest_record_that_has_them(tmp_path: Path) -> None:
+    earlier = {**KPIS, "kpi.self_sufficiency": 0.25}
+    records = [record(1, **earlier), record(2, **KPIS), record(3)]  # epoch 3: no day ended
+    log = write_log(tmp_path / "t.ndjson", records)
+    assert _json(log)["kpi"] == {"epoch": 2.0, **KPIS}
+    assert _json(log, "--last", "1")["kpi"] is None
+    assert (
+        "Living well (KPIs, epoch 2): kpi.self_sufficiency=0.750, kpi.lateness_rate=0.125, "
+        "kpi.attendance=0.900, kpi.tie_share=0.500, kpi.conflict_escalation=0.250, "
+        "faints_per_agent_day=0.000, conflicts_per_agent_day=1.500, agent_days=8.000"
+    ) in call("summary", log).out_lines
+    markdown = call("summary", log, "--format", "markdown").out_lines
+    assert any(line.startswith("- Living well (KPIs, epoch 2): kpi.self") for line in markdown)
+    quiet = call("summary", write_log(tmp_path / "q.ndjson", [record(1)])).out
+    assert "Living well" not in quiet
 
 
 def test_markdown_renders_a_table(tmp_path: Path) -> None:

@@ -41,6 +41,21 @@ def test_one_line_per_record(tmp_path: Path) -> None:
     assert len(result.out_lines) == 2
 
 
+def test_kpis_join_the_line_when_the_record_has_them(tmp_path: Path) -> None:
+    kpis = {
+        "kpi.self_sufficiency": 0.75, "kpi.lateness_rate": 0.125, "kpi.attendance": 0.9,
+        "kpi.tie_share": 0.5, "kpi.conflict_escalation": 0.25, "faints_per_agent_day": 0.0,
+        "conflicts_per_agent_day": 1.5, "agent_days": 8.0,
+    }  # fmt: skip
+    log = write_log(tmp_path / "t.ndjson", [record(1, data_mode="rollout", **kpis), record(2)])
+    first, second = call("watch", log).out_lines
+    assert first.endswith(", offset=1, K1=0.750, lateness=0.125")
+    assert second.endswith(", offset=2")
+    with_kpis, without = (json.loads(line) for line in call("watch", log, "--json").out_lines)
+    assert {key: with_kpis[key] for key in kpis} == kpis
+    assert not set(kpis) & set(without)
+
+
 def test_json_lines_keep_the_ndjson_names(tmp_path: Path, upstream_samples: Path) -> None:
     log = write_log(tmp_path / "t.ndjson", [record(1, **ANNEAL)])
     (line,) = call("watch", log, "--json").out_lines

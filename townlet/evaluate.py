@@ -1,0 +1,171 @@
+"""``python -m townlet.evaluate``: score a policy by whole episodes against the charter (§13).
+
+    python -m townlet.evaluate [policy=scripted|chat|never_work|wait|random|ckpt:PATH] \\
+        [scenario=town] [evaluate.towns=16] [evaluate.seed=1000003] [evaluate.greedy=false]
+
+Plays one whole episode in each town (town i seeded ``seed + i``) with the policy, writes
+``evaluation.json`` into the Hydra run folder (the §13 KPIs, ``episode_return``,
+``episode_length``, ``days``, ``agent_days``, ``chats_per_agent_day``, the charter targets met,
+the references' summaries and a per-agent breakdown) and prints a table comparing the policy
+with the scripted and random references on the same seeds, then the charter targets it meets.
+Bad input is one ``config error:`` line and exit code 2. torch is imported only for ``ckpt:``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf, open_dict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from townlet.atomic import atomic_write_text
+from townlet.cli import report_errors, run_hydra_app
+from townlet.compose import CONF_DIR, scenario_choice
+from townlet.config.models import Section
+from townlet.config.validate import format_validation_error
+from townlet.data.capture_writer import CKPT_PREFIX
+from townlet.errors import ConfigError
+from townlet.policy.episodes import EpisodeReport, play_episodes
+from townlet.policy.probes import PROBE_NAMES, make_probe
+from townlet.policy.scorecard import format_table, targets_line, targets_met
+from townlet.sim import Scenario, scenario_from_dict
+
+log = logging.getLogger("townlet.evaluate")
+
+REFERENCES = ("scripted", "random")  # printed next to every evaluated policy
+RESULT_FILE = "evaluation.json"
+
+
+class EvaluateConfig(Section):
+    """The ``evaluate:`` section of ``conf/evaluate.yaml``."""
+
+    policy: str = Field("scripted", description="a probe name or ckpt:PATH (a training checkpoint)")
+    towns: int = Field(16, ge=1, description="towns played, one whole episode each")
+    seed: int = Field(1_000_003, ge=0, description="town i is seeded seed + i; sampling too")
+    greedy: bool = Field(False, description="ckpt policies take their most likely legal action")
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint file of a ``ckpt:PATH`` policy, else None."""
+        if self.policy.startswith(CKPT_PREFIX):
+            return Path(self.policy[len(CKPT_PREFIX) :])
+        return None
+
+
+class _EvaluateRoot(BaseModel):
+    """Wraps the section so error lines name ``evaluate.<key>``; other groups are checked apart."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+
+def validate_evaluate_config(config: dict[str, Any]) -> EvaluateConfig:
+    """The validated ``evaluate`` section, or one ``ConfigError`` line."""
+    try:
+        section = _EvaluateRoot.model_validate(config).evaluate
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, _EvaluateRoot)) from None
+    policy = section.policy
+    # Named as typed: `policy=` is the command-line spelling (see policy_override).
+    if policy not in PROBE_NAMES and not (
+        policy.startswith(CKPT_PREFIX) and policy[len(CKPT_PREFIX) :].strip()
+    ):
+        raise ConfigError(
+            f"policy={policy} — must be one of {', '.join(PROBE_NAMES)} or {CKPT_PREFIX}PATH"
+        )
+    return section
+
+
+def play_policy(config: EvaluateConfig, scenario: Scenario, name: str) -> tuple[EpisodeReport, str]:
+    """The policy's episodes and the label it is reported under (a checkpoint's full path).
+
+    Only a checkpoint policy imports torch.
+    """
+    path = config.checkpoint
+    if path is None:
+        probe = make_probe(config.policy)
+        return play_episodes(scenario, probe, config.towns, config.seed), config.policy
+    from townlet.policy.evaluate import play_checkpoint
+
+    report = play_checkpoint(
+        path,
+        scenario,
+        name,
+        towns=config.towns,
+        seed=config.seed,
+        greedy=config.greedy,
+        field=f"policy={CKPT_PREFIX}",
+    )
+    return report, f"{CKPT_PREFIX}{path.resolve()}"
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Validate, play, write ``evaluation.json``, print the comparison; returns the result."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
+    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    config = validate_evaluate_config(raw)
+    name = scenario_choice()
+    scenario = scenario_from_dict(
+        raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name
+    )
+    report, label = play_policy(config, scenario, name)
+    summary = report.summary()
+    references = {
+        reference: play_episodes(
+            scenario, make_probe(reference), config.towns, config.seed
+        ).summary()
+        for reference in REFERENCES
+        if reference != config.policy
+    }
+    result: dict[str, Any] = {
+        "policy": label,
+        "scenario": name,
+        "towns": config.towns,
+        "seed": config.seed,
+        "greedy": config.greedy,
+        "ticks": scenario.ticks,
+        **summary,
+        "targets": targets_met(summary),
+        "references": references,
+        "agents": report.per_agent(),
+    }
+    folder = Path(raw["paths"]["output_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+    log.info("wrote %s", folder / RESULT_FILE)
+    print(format_table({config.policy: summary, **references}))
+    print(targets_line(config.policy, summary))
+    return result
+
+
+def policy_override(args: list[str]) -> list[str]:
+    """``policy=X`` becomes ``evaluate.policy=X``.
+
+    ``conf/policy/`` is training's network-shape group, so Hydra would read ``policy=X`` as a
+    choice of that group (and fail, as evaluate's defaults do not use it).
+    """
+    return [f"evaluate.{arg}" if arg.startswith("policy=") else arg for arg in args]
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
+@report_errors
+def _hydra_main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+def main() -> None:
+    """Console entry: ``python -m townlet.evaluate [overrides]``."""
+    sys.argv[1:] = policy_override(sys.argv[1:])
+    run_hydra_app(_hydra_main)
+
+
+if __name__ == "__main__":
+    main()
