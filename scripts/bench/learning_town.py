@@ -47,7 +47,11 @@ class BudgetAndSnapshot(L.Callback):
         self.cpu_seconds = cpu_seconds
         self.started = time.process_time()
         self.first_ppo: torch.nn.Module | None = None
-        self.agent_steps = 0
+        self.stage_steps: dict[int, int] = {}  # agent-steps of each PPO module (anneal stages)
+
+    @property
+    def agent_steps(self) -> int:
+        return sum(self.stage_steps.values())
 
     def spent(self) -> float:
         return time.process_time() - self.started
@@ -57,7 +61,7 @@ class BudgetAndSnapshot(L.Callback):
             return
         if self.first_ppo is None:
             self.first_ppo = copy.deepcopy(pl_module.policy).eval()  # type: ignore[arg-type]
-        self.agent_steps = int(pl_module.agent_steps)  # type: ignore[arg-type]
+        self.stage_steps[id(pl_module)] = int(pl_module.agent_steps)  # type: ignore[arg-type]
         if self.spent() > self.cpu_seconds:
             trainer.should_stop = True
 
@@ -72,6 +76,8 @@ def train(experiment: str, overrides: list[str], run_dir: Path, budget: BudgetAn
             "trainer.enable_progress_bar=false",
             "trainer.enable_model_summary=false",
             "trainer.max_epochs=100000",  # town_ppo: the CPU budget ends it
+            # anneal: a benchmark is no promotion candidate
+            *(["strategy.promotion_state=null"] if "anneal" in experiment else []),
             *overrides,
         ],
     )
