@@ -49,3 +49,20 @@ def read_tensorboard(run: Path) -> tuple[set[str], EventAccumulator]:
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
     return set(events.Tags()["scalars"]), events
+
+
+def assert_validators_accept(log: Path, records: int, cwd: Path) -> None:
+    """townlet's validator and the old name's wrapper both accept ``log`` as it is."""
+    wrapper = REPO_ROOT / "scripts" / "validate_ppo_telemetry.py"
+    for command in (["-m", "townlet.telemetry", "validate"], [str(wrapper)]):
+        proc = subprocess.run(
+            [sys.executable, *command, str(log)],
+            cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{log}: {records} record(s) validated."

@@ -15,13 +15,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 
 from townlet.cli import report_errors, run_hydra_app
-from townlet.compose import CONF_DIR, scenario_choice
+from townlet.compose import CONF_DIR, plain_app_config
 from townlet.data.capture_writer import (
     ActionSource,
     CaptureConfig,
@@ -30,7 +29,7 @@ from townlet.data.capture_writer import (
     validate_capture_config,
     write_capture,
 )
-from townlet.sim import Scenario, TownVecEnv, scenario_from_dict
+from townlet.sim import Scenario, TownVecEnv
 
 log = logging.getLogger("townlet.capture")
 
@@ -46,15 +45,8 @@ def build_source(config: CaptureConfig, env: TownVecEnv, scenario: str, seed: in
 
 def capture(cfg: DictConfig) -> list[Path]:
     """Validate, run the towns, write the capture; returns the sample paths."""
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
-    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    raw, name, scenario = plain_app_config(cfg)
     config = validate_capture_config(raw)
-    name = scenario_choice()
-    scenario = scenario_from_dict(
-        raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name
-    )
     folder = Path(raw["paths"]["output_dir"])
     return capture_to(
         folder,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from townlet.sim import Scenario, scenario_from_dict
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -32,6 +35,22 @@ def compose_train_config(
         cfg.hydra.runtime.output_dir = str(run_dir)
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def plain_app_config(cfg: DictConfig) -> tuple[dict[str, Any], str, Scenario]:
+    """A scenario app's config as plain containers, its scenario's name and the Scenario.
+
+    Used by ``townlet.capture`` and ``townlet.evaluate``, which both run a composed scenario.
+    """
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
+    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    name = scenario_choice()
+    scenario = scenario_from_dict(
+        raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name
+    )
+    return raw, name, scenario
 
 
 def scenario_choice() -> str:

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from townlet.atomic import atomic_write_text
 from townlet.cli import report_errors, run_hydra_app
-from townlet.compose import CONF_DIR, scenario_choice
+from townlet.compose import CONF_DIR, plain_app_config
 from townlet.config.models import Section
 from townlet.config.validate import format_validation_error
 from townlet.data.capture_writer import CKPT_PREFIX
@@ -33,7 +33,7 @@ from townlet.errors import ConfigError
 from townlet.policy.episodes import EpisodeReport, play_episodes
 from townlet.policy.probes import PROBE_NAMES, make_probe
 from townlet.policy.scorecard import format_table, targets_line, targets_met
-from townlet.sim import Scenario, scenario_from_dict
+from townlet.sim import Scenario
 
 log = logging.getLogger("townlet.evaluate")
 
@@ -107,15 +107,8 @@ def play_policy(config: EvaluateConfig, scenario: Scenario, name: str) -> tuple[
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Validate, play, write ``evaluation.json``, print the comparison; returns the result."""
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
-    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    raw, name, scenario = plain_app_config(cfg)
     config = validate_evaluate_config(raw)
-    name = scenario_choice()
-    scenario = scenario_from_dict(
-        raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name
-    )
     report, label = play_policy(config, scenario, name)
     summary = report.summary()
     references = {

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, compose_train, read_records, read_tensorboard
+from tests.helpers import (
+    assert_validators_accept,
+    compose_train,
+    read_records,
+    read_tensorboard,
+)
 from townlet.errors import DataError
 from townlet.sim import SCENARIO_NAMES, load_scenario
 from townlet.telemetry.schema import KPI_KEYS
@@ -96,19 +98,7 @@ def test_rollout_records_carry_kpis_of_completed_days(
             (int(second["agent_steps"]), pytest.approx(second[key]))
         ]
     # Both validators, townlet's and the old name's wrapper, accept the records as they are.
-    wrapper = REPO_ROOT / "scripts" / "validate_ppo_telemetry.py"
-    for command in (["-m", "townlet.telemetry", "validate"], [str(wrapper)]):
-        proc = subprocess.run(
-            [sys.executable, *command, str(log)],
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.strip() == f"{log}: 2 record(s) validated."
+    assert_validators_accept(log, 2, tmp_path)
 
 
 def test_rollout_resume_is_exact(run_training: RunTraining, tmp_path: Path) -> None:

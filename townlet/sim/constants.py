@@ -185,6 +185,7 @@ REWARD_TERMS: tuple[str, ...] = (
     "lateness",
     "social_chat",
     "social_avoid",
+    "need_floor",
     "clipped",
     "terminal",
     "living_well",

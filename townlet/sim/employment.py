@@ -124,7 +124,11 @@ def employment_phase(
         if np.count_nonzero(starting):
             t, a = np.nonzero(starting)
             kpi.note(state, t, a, kpi.SHIFT_STARTS)
-            kpi.note(state, t, a, kpi.LATE_STARTS, ~state.shift_arrived_on_time[t, a])
+            on_time = state.shift_arrived_on_time[t, a]
+            kpi.note(state, t, a, kpi.LATE_STARTS, ~on_time)
+            bonus = layout.scenario.rewards.on_time_shift
+            if bonus > 0.0:
+                scratch.term("living_well")[t, a] += bonus * on_time
     _shift_states(state, layout, shifts, in_win, any_win)
     if any_win:
         _pay_and_penalise(state, layout, scratch, in_win, working)

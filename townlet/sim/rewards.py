@@ -3,14 +3,15 @@
 ``survival_tick - sum_n w_n * max(0, 1 - need_n)^2`` plus wage, punctuality, lateness penalties
 and the social terms, clipped to ``±clip_per_tick``; only then is a terminal penalty added
 (faint or eviction), so a terminal outcome is never hidden by the clip. At a day's end each agent
-whose day met K1 also earns ``self_sufficient_day`` (the ``living_well`` term, DESIGN §13).
+whose day met K1 earns ``self_sufficient_day``, and a job holder who arrived on time earns
+``on_time_shift`` when the grace period ends (together the ``living_well`` term, DESIGN §13).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from townlet.sim.constants import REWARD_TERMS
+from townlet.sim.constants import NEED_FLOOR, REWARD_TERMS
 from townlet.sim.events import StepScratch
 from townlet.sim.kpi import SELF_SUFFICIENT
 from townlet.sim.layout import Layout
@@ -20,7 +21,7 @@ _ROW = {name: i for i, name in enumerate(REWARD_TERMS)}
 _NEED_ROWS = slice(_ROW["need_hunger"], _ROW["need_energy"] + 1)
 # Shaped terms added after the need penalties and survival, in this order (float addition is
 # not associative, so the order is part of the result); they are consecutive rows.
-_EXTRA_ROWS = slice(_ROW["wage"], _ROW["social_avoid"] + 1)
+_EXTRA_ROWS = slice(_ROW["wage"], _ROW["need_floor"] + 1)
 assert REWARD_TERMS[_NEED_ROWS] == ("need_hunger", "need_hygiene", "need_energy")
 assert REWARD_TERMS[_EXTRA_ROWS] == (
     "wage",
@@ -28,6 +29,7 @@ assert REWARD_TERMS[_EXTRA_ROWS] == (
     "lateness",
     "social_chat",
     "social_avoid",
+    "need_floor",
 )
 
 
@@ -55,6 +57,10 @@ def compute_rewards(
         np.negative(penalty, out=penalty)  # x * -1.0, exactly
     else:
         penalty *= np.negative(active, dtype=np.float64)
+    if rw.need_floor_penalty > 0.0:
+        # K1 made dense: every tick a need sits at or below the KPI floor costs this much.
+        below = np.count_nonzero(state.needs <= NEED_FLOOR, axis=2)
+        np.multiply(below * active, -rw.need_floor_penalty, out=block[_ROW["need_floor"]])
     survival = block[_ROW["survival"]]
     np.multiply(active, rw.survival_tick, out=survival)
     # Summed left to right, as a sum over the need axis does.
@@ -82,9 +88,11 @@ def compute_rewards(
         terminal += np.where(scratch.evicted, rw.eviction_penalty, 0.0)
     total = block[_ROW["total"]]
     np.add(clipped, terminal, out=total)
+    # KPI payments, outside the clip: on-time shift starts (the employment phase wrote them)
+    # and, from ``kpi_days`` (the tallies of the days that ended with this tick), K1 days.
+    living_well = block[_ROW["living_well"]]
     if kpi_days is not None and rw.self_sufficient_day > 0.0:
-        # ``kpi_days`` holds the tallies of the days that ended with this tick (sim.kpi).
-        living_well = block[_ROW["living_well"]]
-        np.multiply(kpi_days[:, :, SELF_SUFFICIENT], rw.self_sufficient_day, out=living_well)
+        living_well += kpi_days[:, :, SELF_SUFFICIENT] * rw.self_sufficient_day
+    if rw.self_sufficient_day > 0.0 or rw.on_time_shift > 0.0:
         total += living_well
     return total.astype(np.float32)

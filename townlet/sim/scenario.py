@@ -122,12 +122,17 @@ class RewardsSpec(_Block):
     punctuality_bonus: float = Field(0.05, ge=0.0)
     wage_weight: float = Field(1.0, ge=0.0)
     social: SocialRewards = Field(default_factory=SocialRewards)
+    # per tick and per need at or below the KPI floor (0.3, DESIGN §13): K1 as a dense signal
+    need_floor_penalty: float = Field(0.0, ge=0.0)
     clip_per_tick: float = Field(0.2, gt=0.0)
     faint_penalty: float = Field(-1.0, le=0.0)
     eviction_penalty: float = Field(-2.0, le=0.0)
     # paid at a day's end to each agent whose day met K1 (alive, every need above the KPI floor
     # at every tick; DESIGN §13), outside the per-tick clip like the terminal penalties
     self_sufficient_day: float = Field(0.0, ge=0.0)
+    # paid when a shift's grace period ends to a job holder who arrived on time (K2), outside
+    # the per-tick clip, in the same living_well term
+    on_time_shift: float = Field(0.0, ge=0.0)
 
 
 class BehaviorSpec(_Block):

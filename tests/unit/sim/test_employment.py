@@ -105,3 +105,21 @@ def test_on_shift_feature_and_work_commitment(town, driver):
     assert d.obs["features"][0, 0, 5] == 1.0  # on_shift
     mask = d.obs["action_mask"][0, 0]
     assert mask.sum() == 1 and mask[0]  # committed to work_shift until it ends
+
+
+def test_on_time_shift_is_paid_when_the_grace_period_ends(town, driver):
+    """rewards.on_time_shift (K2 as a payment): on the tick the grace period ends (since start
+    = grace_ticks = 5, tick 15) a0, at work since tick 10, earns 1.5 outside the clip; a1
+    (arriving at 18) and a2 (never) earn nothing, then or later."""
+    scenario = _shop(town)
+    scenario["rewards"] |= {"on_time_shift": 1.5, "clip_per_tick": 0.2}
+    d = driver(scenario)
+    paid = {}
+    while int(d.state.tick[0]) < 31:
+        now = int(d.state.tick[0])
+        rewards, info = d.step("work", "work" if now >= 18 else "wait", "wait")
+        paid[now] = info["reward_terms"]["living_well"][0].tolist()
+        if now == 15:
+            assert rewards[0, 0] == pytest.approx(1.5 + info["reward_terms"]["clipped"][0, 0])
+    assert paid.pop(15) == [1.5, 0.0, 0.0]
+    assert all(row == [0.0, 0.0, 0.0] for row in paid.values())

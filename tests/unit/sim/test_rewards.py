@@ -59,3 +59,42 @@ def test_dead_agents_earn_nothing_and_only_wait(town, driver):
     assert d.obs["action_mask"][0, 0].tolist() == [True] + [False] * 11
     rewards, info = d.step("wait", "wait")
     assert rewards[0, 0] == 0.0 and not info["active"][0, 0] and info["active"][0, 1]
+
+
+def test_need_floor_penalty_per_need_at_or_below_the_kpi_floor(town, driver):
+    """§13 made dense: 0.05 per need at or below 0.3 after the tick's decay (here two)."""
+    scenario = town(
+        [{"position": [2, 2], "needs": {"hunger": 0.9, "hygiene": 0.3, "energy": 0.31}}],
+        needs={"decay": {"hunger": 0.0, "hygiene": 0.0, "energy": 0.01}},
+        rewards={"survival_tick": 0.0, "need_floor_penalty": 0.05},
+    )
+    d = driver(scenario)
+    rewards, info = d.step("wait")  # energy 0.30: now at the floor too
+    terms = {k: float(v[0, 0]) for k, v in info["reward_terms"].items()}
+    assert terms["need_floor"] == pytest.approx(-0.1)
+    needs = -(0.1**2) - 0.6 * 0.7**2 - 0.8 * 0.7**2
+    assert terms["clipped"] == pytest.approx(max(needs - 0.1, -0.2))
+
+
+def test_living_well_pays_each_self_sufficient_day_at_its_end(town, driver):
+    """rewards.self_sufficient_day is paid on the day's last tick to agents whose day met K1,
+    outside the clip; an agent whose hygiene sat at 0.3 earns nothing."""
+    scenario = town(
+        [
+            {"position": [2, 2], "needs": {"hunger": 1.0, "hygiene": 1.0, "energy": 1.0}},
+            {"position": [6, 6], "needs": {"hunger": 1.0, "hygiene": 0.3, "energy": 1.0}},
+        ],
+        ticks=20,
+        ticks_per_day=5,
+        needs={"decay": {"hunger": 0.0, "hygiene": 0.0, "energy": 0.0}},
+        rewards={"survival_tick": 0.01, "self_sufficient_day": 2.0},
+    )
+    d = driver(scenario)
+    for _ in range(4):
+        rewards, info = d.step("wait", "wait")
+        assert info["reward_terms"]["living_well"][0].tolist() == [0.0, 0.0]
+    rewards, info = d.step("wait", "wait")  # tick 4 ends the first day
+    assert info["reward_terms"]["living_well"][0].tolist() == [2.0, 0.0]
+    assert rewards[0, 0] == pytest.approx(0.01 + 2.0)
+    rewards, info = d.step("wait", "wait")  # the next day has just begun
+    assert info["reward_terms"]["living_well"][0].tolist() == [0.0, 0.0]

@@ -4,12 +4,12 @@ towns, hashed tick by tick (observations, rewards, terminations, info and the fu
 The scenarios are frozen copies (``pinned_scenarios/``, the bundled ones as of the pinning), so
 tuning ``conf/scenario`` does not move the pins. The digests were recorded with the simulation
 as it was before its speed-up, and re-pinned when the KPI accounting (new state fields, event
-keys and the living_well reward term), the chat cooldown, the protection of running affordances
-from ghost steps and the controller's planning around shifts arrived (DESIGN §13; with the new
-fields filtered out, no cooldown and the older ghost rule, the earlier digests still held for
-every scenario but the frozen town, whose job holders the controller now plans for). Any change
-of behaviour, however small (a different float rounding, a -0.0 turned into 0.0), changes them.
-Only time_sin / time_cos are rounded before
+keys, the living_well and need_floor reward terms), the chat cooldown, the protection of running
+affordances from ghost steps and the controller's planning around shifts arrived (DESIGN §13;
+with the new fields filtered out, no cooldown and the older ghost rule, the earlier digests
+still held for every scenario but the frozen town, whose job holders the controller now plans
+for). Any change of behaviour, however small (a different float rounding, a -0.0 turned into
+0.0), changes them. Only time_sin / time_cos are rounded before
 hashing, as the one libm-dependent output.
 
 To re-pin after an intended change of behaviour, print ``_digest(...)`` for each case below.
@@ -30,14 +30,14 @@ _CLOCK = [FEATURE_NAMES.index("time_sin"), FEATURE_NAMES.index("time_cos")]
 _SCENARIOS = Path(__file__).parent / "pinned_scenarios"
 
 PINS = {
-    "queue_conflict": ("30906c3391a4bb2a", "73f3f60af3462c66"),
-    "employment_punctuality": ("88d17dfbfe15ae9e", "365ce1968abab686"),
-    "rivalry_decay": ("859bb74063c6012f", "c890d52cc6d3b1e7"),
-    "observation_baseline": ("8d17428aae10a2de", "b62b6065af233e51"),
-    "kitchen_breakfast": ("e21163bf808a2ae0", "89897d7545678e12"),
-    "town": ("342edda616544497", "ad39b372706f4c50"),
+    "queue_conflict": ("124262115aead9ce", "8934383d975ce0b5"),
+    "employment_punctuality": ("2ecea17420d8d272", "186847a51fac1baa"),
+    "rivalry_decay": ("ea7cfec88479761a", "162689e6023f43a7"),
+    "observation_baseline": ("b1d5ccdd09e3165e", "ec93b02101607844"),
+    "kitchen_breakfast": ("720d6780117ad269", "1be15f4cfb56a8be"),
+    "town": ("3fecb5b5c855ade4", "4c6e51a3ee78d0a2"),
     # town cut to 100 ticks (auto-resets) with random power cuts
-    "town_short": ("aa98d7b6bdeeff89", "155c0ebfc9249ce3"),
+    "town_short": ("6238b683a88a6a61", "4a144ab4e868ab1e"),
 }
 
 
