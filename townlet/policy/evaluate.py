@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -65,17 +64,6 @@ class NetworkProbe:
             logits = logits - torch.log(-torch.log(uniform.clamp_min(1e-20)))
         actions = torch.argmax(logits, dim=-1).cpu().numpy().astype(np.int64)
         return actions.reshape(obs["action_mask"].shape[:2])
-
-
-def evaluate_episodes(
-    policy: nn.Module, scenario: Scenario, towns: int = 4, seed: int = 10_000
-) -> dict[str, Any]:
-    """One whole episode per town in ``towns`` fresh towns, actions sampled from ``policy``.
-
-    Returns :meth:`EpisodeReport.summary` (``episode_return``, ``episode_length``, the §13 KPIs).
-    The default seed is far from training seeds so the towns are not the ones trained in.
-    """
-    return play_episodes(scenario, NetworkProbe(policy, seed), towns, seed).summary()
 
 
 @contextmanager
