@@ -2,13 +2,16 @@
 
 Hydra composition errors (unknown group option, unknown key, unparsable override) become one
 ``config error:`` line with exit code 2; a ``TownletError`` raised by the task prints its own line
-and exits with its code. ``HYDRA_FULL_ERROR=1`` restores the tracebacks.
+and exits with its code. ``HYDRA_FULL_ERROR=1`` restores the tracebacks. Every entry point's
+``main()`` also calls :func:`quiet_library_logs` first; importing townlet changes no global state.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -19,6 +22,31 @@ from omegaconf.errors import OmegaConfBaseException
 from townlet.errors import TownletError
 
 T = TypeVar("T")
+
+# Lightning's logger for its one-time hints, among them the "Tip:" advertising line.
+LIGHTNING_HINT_LOGGER = "lightning.pytorch.utilities.rank_zero"
+
+
+class _DropTips(logging.Filter):
+    """Drops Lightning's "Tip:" lines, which advertise products rather than report on the run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+def quiet_library_logs() -> None:
+    """Silence library messages that say nothing about a townlet run; idempotent.
+
+    - "does not have many workers": rollouts run with ``num_workers=0`` on purpose, so every
+      rollout comes from the current weights (DESIGN §5);
+    - "treespec, LeafSpec": a deprecation inside Lightning, about the installed torch version;
+    - Lightning's "Tip:" lines.
+    """
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+    hints = logging.getLogger(LIGHTNING_HINT_LOGGER)
+    if not any(isinstance(existing, _DropTips) for existing in hints.filters):
+        hints.addFilter(_DropTips())
 
 
 def user_wants_traceback() -> bool:

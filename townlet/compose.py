@@ -6,7 +6,7 @@ directly composes through here, so ``${hydra:runtime.output_dir}`` resolves to `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,26 @@ def compose_train_config(
     return cfg
 
 
+def resolved_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The composed config as plain, resolved containers, without Hydra's own node.
+
+    The node is present when composed with ``return_hydra_config`` (tests, notebooks); the
+    validators check townlet's config only.
+    """
+    if not isinstance(cfg, DictConfig):
+        return {str(key): value for key, value in cfg.items() if key != "hydra"}
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
 def plain_app_config(cfg: DictConfig) -> tuple[dict[str, Any], str, Scenario]:
     """A scenario app's config as plain containers, its scenario's name and the Scenario.
 
     Used by ``townlet.capture`` and ``townlet.evaluate``, which both run a composed scenario.
     """
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
-    raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    raw = resolved_config(cfg)
     name = scenario_choice()
     scenario = scenario_from_dict(
         raw.get("scenario") or {}, source=f"conf/scenario/{name}.yaml", name=name

@@ -24,12 +24,12 @@ from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from townlet.atomic import atomic_write_text
-from townlet.cli import report_errors, run_hydra_app
+from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
 from townlet.compose import CONF_DIR, plain_app_config
 from townlet.config.models import Section
 from townlet.config.validate import format_validation_error
-from townlet.data.capture_writer import CKPT_PREFIX
 from townlet.errors import ConfigError
+from townlet.policy.action_source import CKPT_PREFIX
 from townlet.policy.episodes import EpisodeReport, play_episodes
 from townlet.policy.probes import PROBE_NAMES, make_probe
 from townlet.policy.scorecard import format_table, targets_line, targets_met
@@ -157,6 +157,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     """Console entry: ``python -m townlet.evaluate [overrides]``."""
     sys.argv[1:] = policy_override(sys.argv[1:])
+    quiet_library_logs()
     run_hydra_app(_hydra_main)
 
 

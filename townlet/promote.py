@@ -18,12 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from townlet.config.validate import format_validation_error
 from townlet.dto.anneal import AnnealSummaryDTO
 from townlet.errors import DataError, TownletError
-from townlet.promotion.guardrails import anneal_status
+from townlet.promotion.checks import checked_summary
 from townlet.promotion.state import (
     PromotionDecision,
     PromotionState,
@@ -32,6 +29,7 @@ from townlet.promotion.state import (
     parse_state,
     read_json_object,
     save_state,
+    validate_file_data,
 )
 
 PROG = "python -m townlet.promote"
@@ -76,12 +74,10 @@ def classify(data: dict[str, Any], path: Path) -> Literal["summary", "state"]:
 
 
 def parse_summary(data: dict[str, Any], path: Path) -> AnnealSummaryDTO:
-    try:
-        return AnnealSummaryDTO.model_validate(data)
-    except ValidationError as err:
-        raise DataError(
-            f"anneal summary {path}: {format_validation_error(err, AnnealSummaryDTO)}"
-        ) from None
+    """The summary in ``data``, checked against the guardrails (one-line DataError if not)."""
+    what = "anneal summary"
+    summary = validate_file_data(AnnealSummaryDTO, data, what, path)
+    return checked_summary(summary, f"{what} {path}")
 
 
 def _note(message: str) -> None:
@@ -97,9 +93,7 @@ def record_summary(summary: AnnealSummaryDTO, state_path: Path, *, dry_run: bool
         # PASS twice would let one run open the gate.
         _note(f"{summary.run_dir} is already recorded in {state_path}; not counted again")
         return state
-    # A summary written without reasons still gets them, from the same guardrails.
-    reasons = summary.reasons or anneal_status(summary.stages)[1]
-    state.record(summary.status, reasons, summary.run_dir, summary.checkpoint)
+    state.record(summary.status, summary.reasons, summary.run_dir, summary.checkpoint)
     if dry_run:
         _note(f"dry run: {state_path} not written (would record {summary.status})")
     else:

@@ -1,40 +1,126 @@
-"""``python -m townlet.train``: compose -> validate -> build -> fit -> result (DESIGN §3).
+"""``python -m townlet.train``: compose -> validate -> seed -> build -> fit -> result (DESIGN §3).
 
-Bad input never reaches Lightning: the composed config is validated by pydantic first and the
-data is scanned before the trainer exists, so a mistake costs one ``config error:`` line (exit 2)
-or one data error line (exit 1), never a traceback, unless ``HYDRA_FULL_ERROR=1`` asks for one.
+The whole run reads top to bottom here. Hydra composes ``conf/train.yaml`` with the command line
+(Python callers compose with :func:`townlet.compose.compose_train_config`), :func:`train`
+validates it into pydantic models and hands it to the strategy's recipe: :func:`train_ppo` is
+the checklist of a PPO run, :func:`train_bc` and :func:`train_anneal` are BC's and anneal's.
+The recipes only order the steps; :mod:`townlet.strategies.builders` builds every piece.
+
+Bad input never reaches Lightning: the config is validated first and the data is scanned before
+the trainer exists, so a mistake costs one ``config error:`` line (exit 2) or one data error line
+(exit 1), never a traceback, unless ``HYDRA_FULL_ERROR=1`` asks for one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import warnings
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import hydra
+import lightning as L
 from omegaconf import DictConfig
 from pydantic import BaseModel
 
 from townlet.atomic import atomic_write_text
-from townlet.cli import report_errors, run_hydra_app
-from townlet.compose import CONF_DIR
-from townlet.strategies.orchestrator import TrainingOrchestrator
+from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
+from townlet.compose import CONF_DIR, resolved_config
+from townlet.config import TrainConfig, validate_train_config
+from townlet.config.models import AnnealConfig, BCConfig, PPOConfig
+from townlet.dto import AnnealSummaryDTO, BCTrainingResultDTO, PPOTrainingResultDTO
+from townlet.errors import ConfigError
+from townlet.strategies.anneal import AnnealRunner
+from townlet.strategies.builders import (
+    build_bc_module,
+    build_callbacks,
+    build_datamodule,
+    build_loggers,
+    build_ppo_module,
+    build_trainer,
+)
+from townlet.strategies.experts import ExpertData
+from townlet.strategies.results import bc_result, ppo_result
 
 log = logging.getLogger("townlet.train")
-
-# num_workers=0 is deliberate (rollouts must come from current weights); Lightning's hint is noise,
-# as are a torch-version deprecation inside Lightning and its advertising line.
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
-
-
-class _DropTips(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Tip:" not in record.getMessage()
+RESULT_FILE = "result.json"
+Strategy = TypeVar("Strategy", PPOConfig, BCConfig, AnnealConfig)
+# Callbacks from Python callers (notebooks, benchmarks), added to the config's in every fit.
+ExtraCallbacks = Sequence[L.Callback]
 
 
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
+def train(cfg: DictConfig | Mapping[str, Any]) -> BaseModel:
+    """One run of a composed config: validate, run its strategy's recipe, write ``result.json``."""
+    config = validate_train_config(resolved_config(cfg))
+    result = run_strategy(config)
+    path = Path(config.paths.output_dir) / RESULT_FILE
+    write_result(path, result)
+    log.info("result written to %s", path)
+    return result
+
+
+def run_strategy(config: TrainConfig, extra: ExtraCallbacks = ()) -> BaseModel:
+    """The recipe of the strategy the config names; ``extra`` callbacks join every fit."""
+    recipes: dict[str, Callable[[TrainConfig, ExtraCallbacks], BaseModel]] = {
+        "ppo": train_ppo,
+        "bc": train_bc,
+        "anneal": train_anneal,
+    }
+    return recipes[config.strategy.name](config, extra)
+
+
+def train_ppo(config: TrainConfig, extra: ExtraCallbacks = ()) -> PPOTrainingResultDTO:
+    """The PPO checklist: seed, build datamodule, module, callbacks, loggers and trainer, fit,
+    and return the result (telemetry, checkpoints and TensorBoard are written by the fit)."""
+    ppo = strategy_of(config, PPOConfig)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    datamodule = build_datamodule(config)
+    module = build_ppo_module(config, ppo, datamodule)
+    callbacks = build_callbacks(config, extra)
+    loggers = build_loggers(config)
+    trainer = build_trainer(config, callbacks, loggers, datamodule)
+    seconds = timed_fit(trainer, module, datamodule, config.ckpt_path)
+    return ppo_result(config, module, datamodule, callbacks, trainer, seconds)
+
+
+def train_bc(config: TrainConfig, extra: ExtraCallbacks = ()) -> BCTrainingResultDTO:
+    """Behaviour cloning: PPO's checklist on the expert data, with a validation split."""
+    bc = strategy_of(config, BCConfig)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    datamodule = ExpertData(config, bc).datamodule()
+    module = build_bc_module(config, bc, datamodule)
+    # The same callbacks and loggers as PPO; the epochs come from the strategy.
+    callbacks, loggers = build_callbacks(config, extra), build_loggers(config)
+    trainer = build_trainer(config, callbacks, loggers, datamodule, max_epochs=bc.epochs)
+    seconds = timed_fit(trainer, module, datamodule, config.ckpt_path)
+    return bc_result(config, bc, module, datamodule, trainer, seconds)
+
+
+def train_anneal(config: TrainConfig, extra: ExtraCallbacks = ()) -> AnnealSummaryDTO:
+    """BC then PPO stages on one network, behind the guardrails; seeds once, fits per stage."""
+    anneal = strategy_of(config, AnnealConfig)
+    return AnnealRunner(config, anneal, ExpertData(config, anneal.bc), extra).run()
+
+
+def timed_fit(
+    trainer: L.Trainer, module: L.LightningModule, datamodule: Any, ckpt_path: str | None
+) -> float:
+    """``trainer.fit``, resuming from ``ckpt_path`` if given; returns the seconds it took."""
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    return time.perf_counter() - started
+
+
+def strategy_of(config: TrainConfig, kind: type[Strategy]) -> Strategy:
+    """The config's strategy section, which must be of the recipe's kind."""
+    if not isinstance(config.strategy, kind):
+        wanted = kind.model_fields["name"].default
+        raise ConfigError(
+            f"strategy={config.strategy.name} — the {wanted} recipe needs strategy={wanted}"
+        )
+    return config.strategy
 
 
 def write_result(path: Path, result: BaseModel) -> None:
@@ -44,21 +130,9 @@ def write_result(path: Path, result: BaseModel) -> None:
     )
 
 
-def train(cfg: DictConfig) -> BaseModel:
-    """One run of the configured strategy; writes its result DTO to ``result.json``."""
-    orchestrator = TrainingOrchestrator(cfg)
-    result = orchestrator.run()
-    path = orchestrator.run_dir / "result.json"
-    write_result(path, result)
-    log.info("result written to %s", path)
-    return result
-
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
-@report_errors
-def _hydra_main(cfg: DictConfig) -> float | None:
-    result = train(cfg)
-    metric = cfg.get("optimized_metric")  # the result key sweepers maximise (ep_rew_mean)
+def optimized_metric(config: DictConfig, result: BaseModel) -> float | None:
+    """The result value named by ``optimized_metric`` (what sweepers maximise), if it has one."""
+    metric = config.get("optimized_metric")
     if not metric:
         return None
     value = result.model_dump(by_alias=True).get(metric)
@@ -68,8 +142,15 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     return float(value)
 
 
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@report_errors
+def _hydra_main(cfg: DictConfig) -> float | None:
+    return optimized_metric(cfg, train(cfg))
+
+
 def main() -> None:
     """Console entry: ``python -m townlet.train [overrides]``."""
+    quiet_library_logs()
     run_hydra_app(_hydra_main)
 
 

@@ -28,15 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import lightning as L  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-import townlet.strategies.anneal as anneal_module  # noqa: E402
-import townlet.strategies.orchestrator as orchestrator_module  # noqa: E402
+from townlet.cli import quiet_library_logs  # noqa: E402
 from townlet.compose import compose_train_config  # noqa: E402
 from townlet.policy.episodes import play_episodes  # noqa: E402
 from townlet.policy.evaluate import NetworkProbe  # noqa: E402
 from townlet.policy.probes import make_probe  # noqa: E402
 from townlet.policy.scorecard import format_table, targets_line, targets_met  # noqa: E402
 from townlet.sim import scenario_from_dict  # noqa: E402
-from townlet.strategies.builders import build_callbacks  # noqa: E402
 from townlet.strategies.orchestrator import TrainingOrchestrator  # noqa: E402
 
 
@@ -82,14 +80,8 @@ def train(experiment: str, overrides: list[str], run_dir: Path, budget: BudgetAn
         ],
     )
 
-    def with_budget(*args: Any, **kwargs: Any) -> list[L.Callback]:
-        return [budget, *build_callbacks(*args, **kwargs)]
-
-    # The orchestrator and the anneal runner build each stage's callbacks through this name.
-    orchestrator_module.build_callbacks = with_budget  # type: ignore[assignment]
-    anneal_module.build_callbacks = with_budget  # type: ignore[assignment]
-    orchestrator = TrainingOrchestrator(cfg)
-    orchestrator.run()
+    # The budget callback joins every fit: the PPO run, or each stage of an anneal schedule.
+    TrainingOrchestrator(cfg, extra_callbacks=[budget]).run()
     return cfg
 
 
@@ -101,6 +93,7 @@ def main() -> None:
     parser.add_argument("--eval-seed", type=int, default=1_000_003, help="evaluation seed")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args()
+    quiet_library_logs()
     torch.set_num_threads(1)
     budget = BudgetAndSnapshot(args.cpu_minutes * 60)
     with tempfile.TemporaryDirectory() as tmp:

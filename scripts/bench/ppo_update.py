@@ -26,11 +26,12 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from townlet.cli import quiet_library_logs  # noqa: E402
 from townlet.compose import CONF_DIR  # noqa: E402
 from townlet.config import validate_train_config  # noqa: E402
 from townlet.policy.conflict_aware import ConflictAwarePolicy  # noqa: E402
 from townlet.strategies import losses  # noqa: E402
-from townlet.strategies.builders import build_callbacks, build_trainer  # noqa: E402
+from townlet.strategies.builders import build_callbacks, build_loggers, build_trainer  # noqa: E402
 from townlet.strategies.ppo import PPOModule  # noqa: E402
 from townlet.telemetry.callback import TelemetryCallback  # noqa: E402
 
@@ -143,12 +144,12 @@ def lightning_epoch_seconds(
         )
     raw: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     config = validate_train_config(raw)
-    callbacks = build_callbacks(config, raw)
+    callbacks = build_callbacks(config)
     telemetry = next(c for c in callbacks if isinstance(c, TelemetryCallback))
     timed = TimedTelemetry(str(out / "telemetry.ndjson"))
     clock = EpochClock()
     callbacks = [clock, timed, *(c for c in callbacks if c is not telemetry)]
-    trainer = build_trainer(config, raw, callbacks)
+    trainer = build_trainer(config, callbacks, build_loggers(config), datamodule=None)
     torch.manual_seed(0)
     module = PPOModule(
         strategy={**config.strategy.model_dump(), **STRATEGY},
@@ -170,6 +171,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="alternating raw/Lightning rounds")
     args = parser.parse_args()
+    quiet_library_logs()
     torch.set_num_threads(1)
     batch = make_batch()
     raw_times: list[float] = []

@@ -123,7 +123,7 @@ def test_kitchen_breakfast_capture_is_expert_data(tmp_path: Path) -> None:
 
 
 def test_checkpoint_policy_capture(tmp_path: Path, run_training: RunTraining) -> None:
-    run = run_training("data=rollout", "trainer.max_epochs=1", "rollout.ticks=16", "logger=none")
+    run = run_training("data=rollout", "trainer.max_epochs=1", "data.ticks=16", "logger=none")
     ckpt = run / "checkpoints" / "last.ckpt"
     args = ("scenario=queue_conflict", f"capture.policy=ckpt:{ckpt}", "capture.ticks=24")
     first = load_arrays(run_capture(tmp_path / "a", *args))

@@ -34,6 +34,7 @@ def test_debug_fdr_runs_one_batch_without_loggers(run_training: Callable[..., Pa
     assert record["epoch"] == 1.0
     assert record["transitions"] == 128 * 3  # one rollout: 128 ticks of queue_conflict's 3 agents
     assert not (run / "tensorboard").exists()
+    assert not (run / "checkpoints").exists()  # a smoke test leaves no checkpoints behind
 
 
 @pytest.mark.gpu

@@ -58,8 +58,8 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     overrides = [
         "scenario=town",
         "trainer.max_epochs=1",
-        "rollout.ticks=8",
-        "rollout.num_towns=1",
+        "data.ticks=8",
+        "data.num_towns=1",
         "logger=none",
         "trainer.enable_progress_bar=false",
         "trainer.enable_model_summary=false",

@@ -30,7 +30,7 @@ def test_short_town_anneal_beats_random_on_kpis_and_return(
         "logger=none",
         "strategy.promotion_state=null",
         "strategy.bc.capture_towns=4",
-        "rollout.num_towns=8",
+        "data.num_towns=8",
         "strategy.schedule=[{cycle: 0, mode: bc, epochs: 6, dataset: capture, bc_weight: 0.0},"
         "{cycle: 1, mode: ppo, epochs: 6, dataset: rollout, bc_weight: 1.0}]",
     )

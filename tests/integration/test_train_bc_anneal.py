@@ -20,7 +20,7 @@ RunTraining = Callable[..., Path]
 QUICK_ANNEAL = (
     "strategy=anneal",
     "scenario=queue_conflict",
-    "rollout.ticks=40",
+    "data.ticks=40",
     "strategy.schedule.0.epochs=5",
     "strategy.bc.capture_towns=2",
     "logger=none",
@@ -157,8 +157,8 @@ def test_ppo_from_bc_checkpoint_starts_better_than_random(run_training: RunTrain
     bc = run_training("strategy=bc", "scenario=kitchen_breakfast", "logger=none")
     common = (
         "scenario=kitchen_breakfast",
-        "rollout.ticks=90",
-        "rollout.num_towns=4",
+        "data.ticks=90",
+        "data.num_towns=4",
         "trainer.max_epochs=1",
         "logger=none",
         "seed=3",

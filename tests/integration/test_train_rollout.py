@@ -27,7 +27,7 @@ def test_every_scenario_trains_two_epochs(run_training: RunTraining, scenario: s
     run = run_training(
         "data=rollout",
         f"scenario={scenario}",
-        "rollout.ticks=16",
+        "data.ticks=16",
         "trainer.max_epochs=2",
         "logger=none",
     )
@@ -44,7 +44,7 @@ def test_every_scenario_trains_two_epochs(run_training: RunTraining, scenario: s
 
 def test_rollout_telemetry_and_tensorboard(run_training: RunTraining) -> None:
     run = run_training(
-        "data=rollout", "scenario=queue_conflict", "rollout.ticks=100", "trainer.max_epochs=2"
+        "data=rollout", "scenario=queue_conflict", "data.ticks=100", "trainer.max_epochs=2"
     )
     records = read_records(run / "telemetry.ndjson")
     # queue_conflict episodes last 80 ticks, so 200 ticks finish episodes of all 3 agents.
@@ -80,7 +80,7 @@ def test_rollout_records_carry_kpis_of_completed_days(
         "data=rollout",
         "scenario=queue_conflict",
         "++scenario.ticks_per_day=40",
-        "rollout.ticks=24",
+        "data.ticks=24",
         "trainer.max_epochs=2",
     )
     log = run / "telemetry.ndjson"
@@ -102,7 +102,7 @@ def test_rollout_records_carry_kpis_of_completed_days(
 
 
 def test_rollout_resume_is_exact(run_training: RunTraining, tmp_path: Path) -> None:
-    common = ("data=rollout", "scenario=kitchen_breakfast", "rollout.ticks=24", "logger=none")
+    common = ("data=rollout", "scenario=kitchen_breakfast", "data.ticks=24", "logger=none")
     whole = read_records(run_training(*common, "trainer.max_epochs=4") / "telemetry.ndjson")
     folder = tmp_path / "resumed"
     run_training(*common, "trainer.max_epochs=2", run_dir=folder)
@@ -119,8 +119,8 @@ def test_rollout_resume_is_exact(run_training: RunTraining, tmp_path: Path) -> N
 def test_mixed_alternate_takes_turns_starting_with_replay(run_training: RunTraining) -> None:
     run = run_training(
         "data=mixed",
-        "mixed.schedule=alternate",
-        "rollout.ticks=16",
+        "data.schedule=alternate",
+        "data.ticks=16",
         "trainer.max_epochs=4",
         "logger=none",
     )
@@ -132,7 +132,7 @@ def test_mixed_alternate_takes_turns_starting_with_replay(run_training: RunTrain
 
 
 def test_mixed_blend_adds_replay_to_every_rollout(run_training: RunTraining) -> None:
-    run = run_training("data=mixed", "rollout.ticks=32", "trainer.max_epochs=2", "logger=none")
+    run = run_training("data=mixed", "data.ticks=32", "trainer.max_epochs=2", "logger=none")
     records = read_records(run / "telemetry.ndjson")
     for record in records:
         assert record["data_mode"] == "mixed"
@@ -146,4 +146,4 @@ def test_mixed_rejects_replay_in_another_layout(
 ) -> None:
     manifest = upstream_samples / "replay" / "replay_manifest.json"
     with pytest.raises(DataError, match="feature_names differ from the live town's 81"):
-        run_training("data=mixed", f"mixed.manifest={manifest}", "trainer.max_epochs=1")
+        run_training("data=mixed", f"data.manifest={manifest}", "trainer.max_epochs=1")

@@ -11,14 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from townlet.config.capture import validate_capture_config
 from townlet.data import capture_writer as writer
 from townlet.data import load_manifest, load_sample
-from townlet.data.capture_writer import (
-    ScriptedSource,
-    record_capture,
-    validate_capture_config,
-    write_capture,
-)
+from townlet.data.capture_writer import ScriptedSource, record_capture, write_capture
 from townlet.errors import ConfigError
 from townlet.sim import ACTION_NAMES, Scenario, TownVecEnv, scenario_from_dict
 

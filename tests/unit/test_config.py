@@ -54,7 +54,8 @@ def test_defaults_validate() -> None:
         ("data", {"batch_size": 0}, "data.batch_size=0 — must be >= 1"),
         ("data", {"manifest": "/nowhere.json"}, "data.manifest=/nowhere.json — file not found"),
         ("policy", {"encoder": "rnn"}, "policy.encoder=rnn — must be 'mlp' or 'conv'"),
-        ("rollout", {"ticks": 0}, "rollout.ticks=0 — must be >= 1"),
+        # The rollout length is data.ticks now; the old top-level block is no section at all.
+        ("rollout", {"ticks": 64}, "rollout — unknown key (not a field of this section)"),
     ],
 )
 def test_bad_value_is_one_line(section: str, values: dict[str, Any], message: str) -> None:

@@ -125,6 +125,17 @@ def test_pearson_from_sums_matches_numpy_and_is_zero_for_constants() -> None:
     assert losses.pearson_from_sums(3, 3.0, 1.0, 3.0, 1.0, 1.0) == 0.0
 
 
+def test_explained_variance_from_sums_by_hand() -> None:
+    # R = [1, 2, 3, 4], V = [1, 2, 2, 2]: R - V = [0, 0, 1, 2].
+    # Var[R] = 30/4 - 2.5^2 = 1.25; Var[R - V] = 5/4 - 0.75^2 = 0.6875; 1 - 0.6875/1.25 = 0.45.
+    assert losses.explained_variance_from_sums(4, 10.0, 30.0, 3.0, 5.0) == pytest.approx(0.45)
+    returns, values = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 2.0, 2.0])
+    sb3 = 1.0 - np.var(returns - values) / np.var(returns)
+    assert losses.explained_variance_from_sums(4, 10.0, 30.0, 3.0, 5.0) == pytest.approx(sb3)
+    # Constant returns: Var[R] = 0, so nothing to explain and 0 rather than a division by zero.
+    assert losses.explained_variance_from_sums(3, 6.0, 12.0, 1.0, 1.0) == 0.0
+
+
 def test_nan_rewards_name_dataset_and_batch() -> None:
     with pytest.raises(TrainingError, match=r"non-finite rewards in dataset replay\.json, batch 7"):
         losses.assert_finite(torch.tensor([0.0, math.nan]), "rewards", "replay.json", 7)

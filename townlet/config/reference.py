@@ -9,22 +9,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from townlet.config.capture import CaptureConfig
 from townlet.config.models import (
     AnnealConfig,
     AnnealStage,
     BCConfig,
     DeviceConfig,
-    MixedConfig,
     MixedDataConfig,
     PolicyConfig,
     PPOConfig,
     ReplayDataConfig,
-    RolloutConfig,
     RolloutDataConfig,
     TelemetryCallbackConfig,
     TrainConfig,
@@ -40,13 +39,12 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("strategy.schedule[]", AnnealStage, "conf/strategy/anneal.yaml"),
     ("data (data=replay)", ReplayDataConfig, "conf/data/replay.yaml"),
     ("data (data=rollout)", RolloutDataConfig, "conf/data/rollout.yaml"),
-    ("data (data=mixed)", MixedDataConfig, "conf/data/mixed.yaml"),
-    ("rollout", RolloutConfig, "conf/train.yaml"),
-    ("mixed", MixedConfig, "conf/train.yaml"),
+    ("data (data=mixed)", MixedDataConfig, "conf/data/{rollout,mixed}.yaml"),
     ("device", DeviceConfig, "conf/device/{auto,cpu,gpu}.yaml"),
     ("policy", PolicyConfig, "conf/policy/conflict_aware.yaml"),
     ("trainer", TrainerConfig, "conf/train.yaml"),
     ("callbacks.telemetry", TelemetryCallbackConfig, "conf/callbacks/default.yaml"),
+    ("capture (python -m townlet.capture)", CaptureConfig, "conf/capture.yaml"),
 ]
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "config-reference.md"
 
@@ -58,6 +56,8 @@ def _bounds(field: FieldInfo) -> str:
 def _type_name(annotation: Any) -> str:
     """A table-safe type name: Literal values listed, unions joined with "or"."""
     args = get_args(annotation)
+    if get_origin(annotation) is Annotated:  # a checked type such as ExistingPath
+        return _type_name(args[0])
     if get_origin(annotation) is Literal:
         return " or ".join(f"`{value}`" for value in args)
     if args and get_origin(annotation) in (Union, UnionType):

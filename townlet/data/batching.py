@@ -3,92 +3,24 @@
 Samples are grouped by shape signature (T, map shape, feature count, value_preds length, mask
 width), so a batch never mixes shapes, and stacked on a new axis 0. The order of an epoch is a
 pure function of ``(seed, epoch)``, so a run resumed at epoch e sees exactly the batches the
-uninterrupted run would have seen. With ``streaming`` the scan reads only the npy headers and
-the small ``actions`` array of each sample, and a sample's data is read when its batch is built,
-so memory does not grow with the dataset. numpy only.
+uninterrupted run would have seen. With ``streaming`` the plan comes from a header-only scan
+(:mod:`townlet.data.sample_scan`), and a sample's data is read when its batch is built, so memory
+does not grow with the dataset. numpy only.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from townlet.data.manifest import ManifestEntry, load_manifest
 from townlet.data.metrics import aggregate_baseline, numeric_metrics
-from townlet.data.sample import (
-    ReplaySample,
-    load_sample,
-    read_sidecar,
-    require_arrays,
-)
-from townlet.data.sample_layout import ARRAY_NAMES, READ_ERRORS, SampleLayout, check_layout, fail
+from townlet.data.sample import ReplaySample, load_sample
+from townlet.data.sample_layout import ARRAY_NAMES, SampleLayout, fail
+from townlet.data.sample_scan import SampleInfo, scan_sample
 from townlet.errors import ConfigError, DataError
-
-
-@dataclass(frozen=True)
-class SampleInfo:
-    """What the plan keeps per sample: where it is, its shape signature, its largest action."""
-
-    entry: ManifestEntry
-    layout: SampleLayout
-    max_action_id: int
-
-
-def scan_sample(entry: ManifestEntry) -> tuple[SampleInfo, dict[str, Any]]:
-    """Check a sample's layout from its npy headers, without reading its big arrays.
-
-    Values (NaN, mask rules) are checked when the sample is loaded for its batch.
-    """
-    path = entry.sample
-    if not path.is_file():
-        raise fail(path, "file not found")
-    meta = read_sidecar(path, entry.meta)
-    shapes: dict[str, tuple[int, ...]] = {}
-    dtypes: dict[str, np.dtype[Any]] = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
-            require_arrays(path, members)
-            for name in (*ARRAY_NAMES, "action_mask"):
-                if name in members:
-                    shapes[name], dtypes[name] = _read_header(archive, members[name])
-                    if dtypes[name].hasobject:
-                        raise fail(
-                            path,
-                            f"array {name!r} cannot be read (it holds pickled "
-                            "Python objects, which townlet refuses to load)",
-                        )
-            layout = check_layout(path, shapes, dtypes, meta)
-            with archive.open(members["actions"]) as handle:
-                actions = np.lib.format.read_array(handle, allow_pickle=False)
-    except READ_ERRORS as exc:
-        raise fail(path, f"is not a readable npz archive ({exc})") from exc
-    if int(actions.min()) < 0:
-        raise fail(
-            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
-        )
-    return SampleInfo(entry, layout, int(actions.max())), meta
-
-
-def _read_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
-    """Shape and dtype from one npy header, without reading the array's data."""
-    with archive.open(member) as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:  # a rare format version: read the member in full rather than parse its header
-            with archive.open(member) as again:
-                full = np.lib.format.read_array(again, allow_pickle=False)
-            return tuple(full.shape), full.dtype
-    return tuple(int(d) for d in shape), np.dtype(dtype)
 
 
 class ReplayBatches:
@@ -291,10 +223,3 @@ class ReplayBatches:
             )
             total += used * layout.timesteps
         return total
-
-    @property
-    def sample_paths(self) -> list[Path]:
-        return [info.entry.sample for info in self._infos]
-
-
-__all__ = ["ReplayBatches", "SampleInfo", "scan_sample"]

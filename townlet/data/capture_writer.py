@@ -33,87 +33,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from townlet.atomic import atomic_write_text
-from townlet.config.models import Section
-from townlet.config.validate import format_validation_error
 from townlet.data.manifest import CAPTURE_MANIFEST, CAPTURE_METRICS
 from townlet.data.metrics import summarise_sample
 from townlet.data.sample import save_sample
 from townlet.data.sample_layout import TRAINING_ARRAYS
-from townlet.errors import ConfigError
+from townlet.policy.action_source import SCRIPTED, ActionSource, Decision, Obs
 from townlet.sim import TownVecEnv
 
-Obs = dict[str, np.ndarray]
-SCRIPTED = "scripted"
-CKPT_PREFIX = "ckpt:"
 SAMPLE_PREFIX = "rollout_sample_"
 _STEP_KEYS = ("map", "features", "action_mask", "actions", "old_log_probs", "rewards", "dones")
-
-
-class CaptureConfig(Section):
-    """The ``capture:`` section of ``conf/capture.yaml``."""
-
-    ticks: int | None = Field(
-        None, ge=1, description="ticks recorded per town; null = the scenario's ticks"
-    )
-    policy: str = Field(SCRIPTED, description="'scripted' or 'ckpt:PATH' (a training checkpoint)")
-    num_towns: int = Field(1, ge=1, description="towns stepped together; one sample per agent each")
-    seed: int | None = Field(None, ge=0, description="town i is seeded seed + i; null = scenario's")
-
-    @field_validator("policy")
-    @classmethod
-    def _policy_spec(cls, value: str) -> str:
-        if value == SCRIPTED:
-            return value
-        if not value.startswith(CKPT_PREFIX) or not value[len(CKPT_PREFIX) :].strip():
-            raise ValueError(f"must be '{SCRIPTED}' or '{CKPT_PREFIX}PATH'")
-        if not Path(value[len(CKPT_PREFIX) :]).is_file():
-            raise ValueError("checkpoint file not found")
-        return value
-
-    @property
-    def checkpoint(self) -> Path | None:
-        """The checkpoint file of a ``ckpt:PATH`` policy, else None."""
-        return Path(self.policy[len(CKPT_PREFIX) :]) if self.policy != SCRIPTED else None
-
-
-class _CaptureRoot(BaseModel):
-    """Wraps the section so error lines name ``capture.<key>``; other groups are checked apart."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    capture: CaptureConfig = Field(default_factory=CaptureConfig)
-
-
-def validate_capture_config(config: Mapping[str, Any]) -> CaptureConfig:
-    """The validated ``capture`` section of a resolved config, or one ``ConfigError`` line."""
-    try:
-        return _CaptureRoot.model_validate(dict(config)).capture
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err, _CaptureRoot)) from None
-
-
-class Decision(NamedTuple):
-    """One tick's choice for every agent: [towns, agents] actions, log-probs and values."""
-
-    actions: np.ndarray
-    log_probs: np.ndarray
-    values: np.ndarray
-
-
-class ActionSource(Protocol):
-    """What drives the agents during a capture."""
-
-    label: str  # recorded as capture_metadata.policy
-
-    def act(self, env: TownVecEnv, obs: Obs) -> Decision: ...
-
-    def value(self, obs: Obs) -> np.ndarray: ...
 
 
 class ScriptedSource:

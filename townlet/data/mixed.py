@@ -51,7 +51,7 @@ class MixedDataModule(L.LightningDataModule):
         self,
         scenario: dict[str, Any] | Scenario,
         manifest: str,
-        ticks: int = 128,
+        ticks: int,
         num_towns: int | None = None,
         seed: int = 0,
         replay_fraction: float = 0.5,

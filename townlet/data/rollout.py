@@ -53,7 +53,7 @@ class RolloutDataModule(L.LightningDataModule):
     def __init__(
         self,
         scenario: dict[str, Any] | Scenario,
-        ticks: int = 128,
+        ticks: int,
         num_towns: int | None = None,
         seed: int = 0,
         scenario_name: str | None = None,

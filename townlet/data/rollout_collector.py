@@ -19,14 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from townlet.policy.distribution import OBS_KEYS, act, flat_observations
 from townlet.sim import EVENT_KEYS, TownVecEnv
 
 EPISODE_WINDOW = 100  # like SB3's ep_info_buffer: episode stats over the last 100 episodes
-
-
-def _flat_obs(obs: dict[str, np.ndarray], device: torch.device) -> dict[str, Tensor]:
-    """[towns, agents, ...] numpy observations as flat [N, ...] tensors on ``device``."""
-    return {k: torch.from_numpy(v).flatten(0, 1).to(device) for k, v in obs.items()}
 
 
 class RolloutCollector:
@@ -42,17 +38,6 @@ class RolloutCollector:
         self.finished_lengths: deque[int] = deque(maxlen=EPISODE_WINDOW)
         # Sampling noise has its own generator so a resumed run draws the same actions.
         self.sampler = torch.Generator().manual_seed(seed)
-
-    def _act(
-        self, policy: torch.nn.Module, obs: dict[str, Tensor]
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Sample actions by Gumbel-max (exact categorical sampling, seeded generator)."""
-        logits, values = policy(obs["map"], obs["features"], obs["action_mask"])
-        uniform = torch.rand(logits.shape, generator=self.sampler).to(logits.device)
-        gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
-        actions = torch.argmax(logits + gumbel, dim=-1)
-        log_probs = torch.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-        return actions, log_probs, values
 
     @torch.no_grad()
     def collect(self, policy: torch.nn.Module, ticks: int, device: torch.device) -> dict[str, Any]:
@@ -76,9 +61,9 @@ class RolloutCollector:
         }
         events = dict.fromkeys(EVENT_KEYS, 0.0)
         for _ in range(ticks):
-            obs = _flat_obs(self.obs, device)
-            actions, log_probs, values = self._act(policy, obs)
-            for key in ("map", "features", "action_mask"):
+            obs = flat_observations(self.obs, device)
+            actions, log_probs, values = act(policy, obs, self.sampler)
+            for key in OBS_KEYS:
                 steps[key].append(obs[key].cpu())
             steps["actions"].append(actions.cpu())
             steps["old_log_probs"].append(log_probs.cpu())
@@ -95,7 +80,7 @@ class RolloutCollector:
             for key in EVENT_KEYS:
                 events[key] += float(info["events"][key].sum())
             self._track_episodes(rewards, terminated | truncated, info["active"])
-        _, _, last_values = self._act(policy, _flat_obs(self.obs, device))
+        _, _, last_values = act(policy, flat_observations(self.obs, device), self.sampler)
         steps["value_preds"].append(last_values.cpu())
         # [ticks, rows, ...] -> [rows, ticks, ...]: one row per agent, like a replay sample.
         batch: dict[str, Any] = {k: torch.stack(v, dim=1) for k, v in steps.items()}
@@ -116,12 +101,10 @@ class RolloutCollector:
         values = torch.zeros(truncated.size)
         if not truncated.any():
             return values
-        final = _flat_obs(info["final_observation"], device)
+        final = flat_observations(info["final_observation"], device)
         flat = torch.from_numpy(truncated.reshape(-1))
         index = flat.nonzero().squeeze(-1)
-        _, bootstrap = policy(
-            *(final[k][index.to(device)] for k in ("map", "features", "action_mask"))
-        )
+        _, bootstrap = policy(*(final[key][index.to(device)] for key in OBS_KEYS))
         values[index] = bootstrap.float().cpu()
         return values
 

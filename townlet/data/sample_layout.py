@@ -123,6 +123,17 @@ def check_layout(
 
     A legacy single frame (map (C,H,W), features (F,), scalars) gains a T axis of 1 here.
     """
+    _check_dtypes(path, dtypes)
+    fixed = _with_time_axis(path, shapes)
+    t, value_steps = _check_lengths(path, fixed)
+    map_shape = _check_sidecar_shapes(path, fixed, meta)
+    mask = fixed.get("action_mask")
+    return SampleLayout(
+        t, map_shape, fixed["features"][1], value_steps, None if mask is None else mask[1]
+    )
+
+
+def _check_dtypes(path: Path, dtypes: Mapping[str, np.dtype[Any]]) -> None:
     for name, dtype in dtypes.items():
         if dtype.kind not in _ALLOWED_KINDS[name]:
             raise fail(
@@ -130,6 +141,12 @@ def check_layout(
                 f"array {name!r} has dtype {dtype}; expected "
                 f"{np.dtype(CANONICAL_DTYPES[name]).name} numbers",
             )
+
+
+def _with_time_axis(
+    path: Path, shapes: Mapping[str, tuple[int, ...]]
+) -> dict[str, tuple[int, ...]]:
+    """Every shape with its T axis (added to a legacy single frame), checked for its rank."""
     fixed: dict[str, tuple[int, ...]] = {}
     for name, shape in shapes.items():
         rank = len(_SHAPE_HINTS[name])
@@ -142,6 +159,11 @@ def check_layout(
                 f"({','.join(_SHAPE_HINTS[name])})",
             )
         fixed[name] = shape
+    return fixed
+
+
+def _check_lengths(path: Path, fixed: Mapping[str, tuple[int, ...]]) -> tuple[int, int]:
+    """T (from ``actions``), which every per-step array shares, and the value_preds length."""
     t = fixed["actions"][0]
     if t < 1:
         raise fail(path, "array 'actions' has 0 entries; expected at least one timestep")
@@ -158,6 +180,13 @@ def check_layout(
             f"array 'value_preds' has {value_steps} entries, expected {t} or "
             f"{t + 1} (T or T+1, T from 'actions')",
         )
+    return t, value_steps
+
+
+def _check_sidecar_shapes(
+    path: Path, fixed: Mapping[str, tuple[int, ...]], meta: Mapping[str, Any]
+) -> tuple[int, int, int]:
+    """The feature count and map frame shape the sidecar declares; returns the map shape."""
     if fixed["features"][1] != len(meta["feature_names"]):
         raise fail(
             path,
@@ -176,10 +205,7 @@ def check_layout(
             f"array 'map' has frames of shape {map_shape}, expected "
             f"{tuple(declared)} (the sidecar's map_shape)",
         )
-    mask = fixed.get("action_mask")
-    return SampleLayout(
-        t, map_shape, fixed["features"][1], value_steps, None if mask is None else mask[1]
-    )
+    return map_shape
 
 
 def check_feature_names(path: Path, names: Any, where: str) -> list[str]:

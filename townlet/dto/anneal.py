@@ -1,7 +1,8 @@
 """Anneal results (DESIGN §10): one DTO per stage and the summary written as ``result.json``.
 
-Torch-free. The guardrail rules live in ``townlet.promotion.guardrails``; the validators here use
-the same functions, so a stage or summary can never claim an outcome its own numbers contradict.
+Torch-free, and data only: the guardrail rules that decide a BC stage's outcome, a PPO stage's
+flags and the schedule's status live in ``townlet.promotion``, which applies them where these
+objects are built (the anneal runner) or read back (``python -m townlet.promote``).
 """
 
 from __future__ import annotations
@@ -12,17 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from townlet.promotion.guardrails import (
-    BASELINE_KEYS,
-    AnnealStatus,
-    anneal_status,
-    bc_stage_passed,
-)
-from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS
+from townlet.dto.epoch_record import PPOEpochRecord
 
-# Stage fields copied one to one from the stage's last PPO telemetry record (DESIGN §7.1), so the
-# counters the watch tool alerts on survive into result.json.
-STAGE_TELEMETRY_KEYS: tuple[str, ...] = BASELINE_KEYS + ALWAYS_WRITTEN_KEYS
+AnnealStatus = Literal["PASS", "HOLD", "FAIL"]
 
 # allow_inf_nan=False: result.json stays strict JSON; a NaN metric is a TrainingError upstream.
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -32,21 +25,6 @@ def _counter(description: str) -> float | None:
     """A non-negative telemetry counter, None when the stage's record lacked it."""
     value: float | None = Field(None, ge=0, description=description)
     return value
-
-
-def stage_metrics_from_record(record: Mapping[str, object]) -> dict[str, float | None]:
-    """The ``STAGE_TELEMETRY_KEYS`` of a telemetry record as stage fields (missing: None).
-
-    Booleans and strings are not metrics here and become None rather than 1.0 or an error.
-    """
-    metrics: dict[str, float | None] = {}
-    for key in STAGE_TELEMETRY_KEYS:
-        value = record.get(key)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            metrics[key] = float(value)
-        else:
-            metrics[key] = None
-    return metrics
 
 
 class AnnealStageResultDTO(BaseModel):
@@ -66,7 +44,7 @@ class AnnealStageResultDTO(BaseModel):
     bc_threshold: float | None = Field(
         None, ge=0, le=1, description="accuracy a BC stage must reach (anneal_accuracy_threshold)"
     )
-    # validate_default: the validator below fills it in for a BC stage when left out.
+    # validate_default: the check below runs when bc_passed is left out, too.
     bc_passed: bool | None = Field(
         None, validate_default=True, description="BC stage outcome: accuracy >= threshold"
     )
@@ -91,19 +69,15 @@ class AnnealStageResultDTO(BaseModel):
 
     @field_validator("bc_passed")
     @classmethod
-    def _bc_outcome(cls, passed: bool | None, info: ValidationInfo) -> bool | None:
-        """A BC stage carries its accuracy and threshold, and its outcome follows from them."""
+    def _bc_stage_fields(cls, passed: bool | None, info: ValidationInfo) -> bool | None:
+        """A BC stage carries the accuracy and threshold its outcome is judged by."""
         if info.data.get("mode") != "bc":
             return passed
         accuracy, threshold = info.data.get("bc_accuracy"), info.data.get("bc_threshold")
-        if accuracy is None or threshold is None:
-            if "bc_accuracy" in info.data and "bc_threshold" in info.data:
-                raise ValueError("a bc stage needs bc_accuracy and bc_threshold")
-            return passed  # their own errors are already reported
-        expected = bc_stage_passed(accuracy, threshold)
-        if passed is not None and passed != expected:
-            raise ValueError(f"contradicts bc_accuracy={accuracy} against bc_threshold={threshold}")
-        return expected
+        fields_valid = "bc_accuracy" in info.data and "bc_threshold" in info.data
+        if fields_valid and (accuracy is None or threshold is None):  # else: already reported
+            raise ValueError("a bc stage needs bc_accuracy and bc_threshold")
+        return passed
 
 
 class AnnealSummaryDTO(BaseModel):
@@ -127,27 +101,25 @@ class AnnealSummaryDTO(BaseModel):
     run_dir: str = Field(description="the Hydra run folder holding every artifact")
     checkpoint: str | None = Field(None, description="final weights, the promotion candidate")
 
-    @field_validator("status")
-    @classmethod
-    def _status_matches_stages(cls, status: AnnealStatus, info: ValidationInfo) -> AnnealStatus:
-        """The promotion gate trusts ``status``; it must be what the guardrails make of stages."""
-        stages = info.data.get("stages")
-        if stages is None:
-            return status  # the stages' own errors are already reported
-        expected, reasons = anneal_status(stages)
-        if status != expected:
-            why = f" ({', '.join(reasons)})" if reasons else ""
-            raise ValueError(f"disagrees with its stages, which give {expected}{why}")
-        return status
 
-    @field_validator("baselines")
-    @classmethod
-    def _baseline_keys(cls, baselines: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for dataset, values in baselines.items():
-            unknown = sorted(set(values) - set(BASELINE_KEYS))
-            if unknown:
-                raise ValueError(
-                    f"dataset {dataset!r} has unknown metric(s) {', '.join(unknown)}; "
-                    f"expected {', '.join(BASELINE_KEYS)}"
-                )
-        return baselines
+# Stage fields copied one to one from the stage's last PPO telemetry record (DESIGN §7.1), so the
+# counters the watch tool alerts on survive into result.json: the stage fields a PPO epoch record
+# declares too, in stage order.
+STAGE_TELEMETRY_KEYS: tuple[str, ...] = tuple(
+    name for name in AnnealStageResultDTO.model_fields if name in PPOEpochRecord.model_fields
+)
+
+
+def stage_metrics_from_record(record: Mapping[str, object]) -> dict[str, float | None]:
+    """The ``STAGE_TELEMETRY_KEYS`` of a telemetry record as stage fields (missing: None).
+
+    Booleans and strings are not metrics here and become None rather than 1.0 or an error.
+    """
+    metrics: dict[str, float | None] = {}
+    for key in STAGE_TELEMETRY_KEYS:
+        value = record.get(key)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            metrics[key] = float(value)
+        else:
+            metrics[key] = None
+    return metrics

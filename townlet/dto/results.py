@@ -1,4 +1,4 @@
-"""Result DTOs written to ``result.json`` (DESIGN §10)."""
+"""The PPO result written as ``result.json`` by ``strategy=ppo`` (DESIGN §10). Torch-free."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from townlet.telemetry.schema import TelemetryRecord
+from townlet.dto.epoch_record import PPOEpochRecord
+
+# The NDJSON keys of the record's declared fields (aliases for the dotted ones).
+_RECORD_KEYS = frozenset(field.alias or name for name, field in PPOEpochRecord.model_fields.items())
 
 
-def _declared_keys(model: type[TelemetryRecord]) -> set[str]:
-    return {field.alias or name for name, field in model.model_fields.items()}
-
-
-class PPOTrainingResultDTO(TelemetryRecord):
+class PPOTrainingResultDTO(PPOEpochRecord):
     """The last telemetry record of a PPO run, plus where the run lives.
 
     Every schema key is a checked field; the record's other keys (``approx_kl``, per-sample
@@ -33,8 +32,7 @@ class PPOTrainingResultDTO(TelemetryRecord):
 
     @classmethod
     def from_record(cls, record: Mapping[str, object], run_dir: str) -> PPOTrainingResultDTO:
-        """Split a telemetry record into schema fields and ``extra_metrics``."""
-        declared = _declared_keys(TelemetryRecord)
-        fields = {k: v for k, v in record.items() if k in declared}
-        extras = {k: v for k, v in record.items() if k not in declared}
+        """Split a telemetry record into declared fields and ``extra_metrics``."""
+        fields = {k: v for k, v in record.items() if k in _RECORD_KEYS}
+        extras = {k: v for k, v in record.items() if k not in _RECORD_KEYS}
         return cls.model_validate({**fields, "run_dir": run_dir, "extra_metrics": extras})

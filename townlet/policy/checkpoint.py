@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
-from townlet.data.capture_writer import CKPT_PREFIX, Decision, Obs
 from townlet.errors import ConfigError
+from townlet.policy import distribution
+from townlet.policy.action_source import CKPT_PREFIX, Decision, Obs
 from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.sim import TownVecEnv
 
@@ -120,13 +121,7 @@ def load_checkpoint_policy(
         raise _problem(
             path, "not a townlet checkpoint (its policy hyperparameters are unknown)", field
         ) from None
-    try:
-        network.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0][:160]
-        raise _problem(
-            path, f"its weights do not fit its own hyperparameters ({first})", field
-        ) from None
+    _load_weights(network, weights, path, field, "its weights do not fit its own hyperparameters")
     return network.eval()
 
 
@@ -138,19 +133,28 @@ def load_policy_weights(network: torch.nn.Module, path: Path, field: str) -> Non
     if not path.is_file():
         raise _problem(path, "checkpoint file not found", field)
     _, weights = _read(path, field)
+    _load_weights(network, weights, path, field, "its policy does not fit this run's network")
+
+
+def _load_weights(
+    network: torch.nn.Module,
+    weights: Mapping[str, torch.Tensor],
+    path: Path,
+    field: str,
+    mismatch: str,
+) -> None:
+    """Load ``weights`` strictly; a mismatch is one line: ``mismatch`` and torch's first line."""
     try:
         network.load_state_dict(weights, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0][:160]
-        raise _problem(
-            path, f"its policy does not fit this run's network ({first})", field
-        ) from None
+        raise _problem(path, f"{mismatch} ({first})", field) from None
 
 
 class CheckpointPolicy:
     """Samples actions from a trained policy with its own seeded generator.
 
-    Gumbel-max sampling (as the rollout collector does) is exact categorical sampling; the stored
+    It acts as the rollout collector does (:func:`townlet.policy.distribution.act`); the stored
     log-probs and values are the network's own, so PPO ratios start at 1 on this data.
     """
 
@@ -159,30 +163,19 @@ class CheckpointPolicy:
         self.generator = torch.Generator().manual_seed(seed)
         self.label = f"{CKPT_PREFIX}{path.resolve()}"
 
-    @staticmethod
-    def _flat(obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[towns, agents, ...] observations as flat [N, ...] tensors."""
-        return (
-            torch.from_numpy(obs["map"]).flatten(0, 1),
-            torch.from_numpy(obs["features"]).flatten(0, 1),
-            torch.from_numpy(obs["action_mask"]).flatten(0, 1),
-        )
-
     @torch.no_grad()
     def act(self, env: TownVecEnv, obs: Obs) -> Decision:
         shape = obs["action_mask"].shape[:2]
-        logits, values = self.network(*self._flat(obs))
-        uniform = torch.rand(logits.shape, generator=self.generator)
-        gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
-        actions = torch.argmax(logits + gumbel, dim=-1)
-        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1))
+        flat = distribution.flat_observations(obs)
+        actions, log_probs, values = distribution.act(self.network, flat, self.generator)
         return Decision(
             actions.numpy().astype(np.int64).reshape(shape),
-            log_probs.squeeze(-1).numpy().astype(np.float32).reshape(shape),
+            log_probs.numpy().astype(np.float32).reshape(shape),
             values.numpy().astype(np.float32).reshape(shape),
         )
 
     @torch.no_grad()
     def value(self, obs: Obs) -> np.ndarray:
-        _, values = self.network(*self._flat(obs))
+        flat = distribution.flat_observations(obs)
+        _, values = self.network(flat["map"], flat["features"], flat["action_mask"])
         return values.numpy().astype(np.float32).reshape(obs["action_mask"].shape[:2])

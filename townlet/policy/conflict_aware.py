@@ -12,6 +12,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from townlet.policy.distribution import masked_entropy
+
 
 def _map_encoder(kind: str, map_shape: tuple[int, int, int], hidden: int) -> nn.Module:
     channels, height, width = map_shape
@@ -67,13 +69,7 @@ class ConflictAwarePolicy(nn.Module):
         logits, values = self(obs_map, features, action_mask)
         log_probs = torch.log_softmax(logits, dim=-1)
         action_log_probs = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-        probs = log_probs.exp()
-        if action_mask is not None:
-            # Zero the -inf log-probs *before* the product: 0 * -inf is nan, and a nan that is
-            # masked out afterwards still poisons the gradient.
-            log_probs = log_probs.masked_fill(~action_mask, 0.0)
-        entropy = -(probs * log_probs).sum(-1)
-        return action_log_probs, entropy, values
+        return action_log_probs, masked_entropy(log_probs), values
 
 
 def build_policy(

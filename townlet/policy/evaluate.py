@@ -1,8 +1,9 @@
 """Torch policies in whole-episode evaluations (DESIGN §13), and a uniform-random reference.
 
 :class:`NetworkProbe` lets a policy network drive :func:`townlet.policy.episodes.play_episodes`
-like any probe: it samples actions as the rollout collector does in training (Gumbel-max with
-its own seeded generator), or takes the most likely legal action when ``greedy``.
+like any probe: it samples actions as the rollout collector does in training
+(:func:`townlet.policy.distribution.act`, with its own seeded generator), or takes the most
+likely legal action when ``greedy``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from townlet.policy.action_source import Obs
 from townlet.policy.checkpoint import load_checkpoint_policy
+from townlet.policy.distribution import act, flat_observations
 from townlet.policy.episodes import EpisodeReport, play_episodes
 from townlet.sim import NUM_ACTIONS, Scenario, TownVecEnv
-
-Obs = dict[str, np.ndarray]
 
 
 class UniformRandomPolicy(nn.Module):
@@ -54,16 +55,13 @@ class NetworkProbe:
 
     @torch.no_grad()
     def __call__(self, env: TownVecEnv, obs: Obs, rng: np.random.Generator) -> np.ndarray:
-        flat = [
-            torch.from_numpy(obs[key]).flatten(0, 1).to(self.device)
-            for key in ("map", "features", "action_mask")
-        ]
-        logits, _ = self.network(*flat)
-        if not self.greedy:
-            uniform = torch.rand(logits.shape, generator=self.generator).to(logits.device)
-            logits = logits - torch.log(-torch.log(uniform.clamp_min(1e-20)))
-        actions = torch.argmax(logits, dim=-1).cpu().numpy().astype(np.int64)
-        return actions.reshape(obs["action_mask"].shape[:2])
+        flat = flat_observations(obs, self.device)
+        if self.greedy:
+            logits, _ = self.network(flat["map"], flat["features"], flat["action_mask"])
+            actions = torch.argmax(logits, dim=-1)
+        else:
+            actions, _, _ = act(self.network, flat, self.generator)
+        return actions.cpu().numpy().astype(np.int64).reshape(obs["action_mask"].shape[:2])
 
 
 @contextmanager

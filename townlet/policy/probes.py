@@ -16,14 +16,13 @@ from typing import Protocol
 
 import numpy as np
 
+from townlet.policy.action_source import Obs
 from townlet.sim import TownVecEnv
 from townlet.sim.constants import CHAT, WAIT, WORK
 from townlet.sim.controller import scripted_actions
-from townlet.sim.layout import Layout, build_layout
 from townlet.sim.scenario import Scenario
 from townlet.sim.view import WorldView
-
-Obs = dict[str, np.ndarray]
+from townlet.sim.world import World, compile_world
 
 
 class Probe(Protocol):
@@ -64,24 +63,24 @@ class NeverWorkProbe:
     """The scripted controller acting as if it had no job: it never works but keeps its needs up.
 
     Replacing WORK by WAIT would leave the agent standing where the shift rules sent it; here
-    the controller decides on a layout without jobs, so WORK is replaced by what it would do
+    the controller decides on a world without jobs, so WORK is replaced by what it would do
     otherwise (serve a need, chat, wait). The real mask, WORK removed, still applies.
     """
 
     def __init__(self) -> None:
-        self._for: Layout | None = None  # the env layout the jobless one was built from
-        self._jobless: Layout | None = None
+        self._for: World | None = None  # the env's world the jobless one was compiled from
+        self._jobless: World | None = None
 
-    def _jobless_layout(self, env: TownVecEnv) -> Layout:
-        if self._jobless is None or self._for is not env.layout:
-            self._jobless = build_layout(jobless_scenario(env.scenario))
-            self._for = env.layout
+    def _jobless_world(self, env: TownVecEnv) -> World:
+        if self._jobless is None or self._for is not env.world:
+            self._jobless = compile_world(jobless_scenario(env.scenario))
+            self._for = env.world
         return self._jobless
 
     def __call__(self, env: TownVecEnv, obs: Obs, rng: np.random.Generator) -> np.ndarray:
         mask = obs["action_mask"].copy()
         mask[..., WORK] = False
-        return scripted_actions(WorldView(env.state, self._jobless_layout(env)), mask)
+        return scripted_actions(WorldView(env.state, self._jobless_world(env)), mask)
 
 
 PROBES: dict[str, Callable[[], Probe]] = {

@@ -10,6 +10,8 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from townlet.telemetry.columns import MetricColumn
+
 
 @dataclass(frozen=True)
 class Target:
@@ -29,16 +31,16 @@ CHARTER_TARGETS: tuple[Target, ...] = (
     Target("faints_per_agent_day", "0 faints", operator.le, 0.0),
 )
 
-# (summary key, column header, decimals) of the comparison table, after the policy column.
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("kpi.self_sufficiency", "K1 self-sufficiency", 3),
-    ("kpi.lateness_rate", "lateness", 3),
-    ("kpi.attendance", "attendance", 3),
-    ("kpi.tie_share", "tie share", 3),
-    ("kpi.conflict_escalation", "escalation", 3),
-    ("faints_per_agent_day", "faints/agent-day", 3),
-    ("conflicts_per_agent_day", "conflicts/agent-day", 3),
-    ("episode_return", "return", 2),
+# The comparison table's columns after the policy column, headed by their labels.
+COLUMNS: tuple[MetricColumn, ...] = (
+    MetricColumn("kpi.self_sufficiency", "K1 self-sufficiency", 3),
+    MetricColumn("kpi.lateness_rate", "lateness", 3),
+    MetricColumn("kpi.attendance", "attendance", 3),
+    MetricColumn("kpi.tie_share", "tie share", 3),
+    MetricColumn("kpi.conflict_escalation", "escalation", 3),
+    MetricColumn("faints_per_agent_day", "faints/agent-day", 3),
+    MetricColumn("conflicts_per_agent_day", "conflicts/agent-day", 3),
+    MetricColumn("episode_return", "return", 2),
 )
 
 
@@ -53,14 +55,12 @@ def targets_met(summary: Mapping[str, float]) -> dict[str, bool]:
 def format_table(rows: Mapping[str, Mapping[str, float]]) -> str:
     """One row per policy name, the columns of :data:`COLUMNS`, right-aligned."""
     name_width = max(len("policy"), *(len(name) for name in rows))
-    header = ["policy".ljust(name_width), *(title for _, title, _ in COLUMNS)]
+    header = ["policy".ljust(name_width), *(column.label for column in COLUMNS)]
     lines = ["  ".join(header)]
     for name, summary in rows.items():
         cells = [name.ljust(name_width)]
-        for key, title, decimals in COLUMNS:
-            value = summary.get(key)
-            text = "-" if value is None else f"{value:.{decimals}f}"
-            cells.append(text.rjust(len(title)))
+        for column in COLUMNS:
+            cells.append(column.text(summary.get(column.key), "-").rjust(len(column.label)))
         lines.append("  ".join(cells))
     return "\n".join(lines)
 

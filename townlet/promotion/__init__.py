@@ -3,9 +3,10 @@
 The CLI is ``python -m townlet.promote`` (also ``python -m townlet.promotion``).
 """
 
+from townlet.dto.anneal import AnnealStatus
+from townlet.promotion.checks import checked_summary
 from townlet.promotion.guardrails import (
-    BASELINE_KEYS,
-    AnnealStatus,
+    GUARDRAIL_METRIC_KEYS,
     BaselineTracker,
     StageCheck,
     anneal_status,
@@ -28,8 +29,8 @@ from townlet.promotion.state import (
 )
 
 __all__ = [
-    "BASELINE_KEYS",
     "EXIT_CODES",
+    "GUARDRAIL_METRIC_KEYS",
     "AnnealStatus",
     "BaselineTracker",
     "Decision",
@@ -40,6 +41,7 @@ __all__ = [
     "StageCheck",
     "anneal_status",
     "bc_stage_passed",
+    "checked_summary",
     "decide",
     "drop_flagged",
     "load_state",

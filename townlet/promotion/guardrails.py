@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import NamedTuple
 
+from townlet.dto.anneal import AnnealStageResultDTO, AnnealStatus
 from townlet.errors import ConfigError
 
-if TYPE_CHECKING:  # the DTO module imports this one at runtime; only the type is needed here
-    from townlet.dto.anneal import AnnealStageResultDTO
-
-AnnealStatus = Literal["PASS", "HOLD", "FAIL"]
-
-# Baseline metric names: the telemetry keys of the PPO stage they are taken from.
+# The metrics a PPO stage is held against its baseline on: the telemetry keys of the PPO stage
+# they are taken from, and the keys of each dataset's entry in ``AnnealSummaryDTO.baselines``.
 LOSS_KEY = "loss_total"
 QUEUE_KEY = "queue_conflict_events"
 INTENSITY_KEY = "queue_conflict_intensity_sum"
-BASELINE_KEYS: tuple[str, ...] = (LOSS_KEY, QUEUE_KEY, INTENSITY_KEY)
+GUARDRAIL_METRIC_KEYS: tuple[str, ...] = (LOSS_KEY, QUEUE_KEY, INTENSITY_KEY)
 
 # Reason given when a schedule ran no stage at all: nothing was checked, so nothing may pass.
 NO_STAGES_REASON = "no_stages_run"
@@ -185,7 +182,9 @@ class BaselineTracker:
         (say) queue counts does not erase the queue baseline, and NaN never becomes a baseline.
         """
         current = dict(self._baselines.get(dataset, {}))
-        for key, value in zip(BASELINE_KEYS, (loss_total, queue_events, intensity), strict=True):
+        for key, value in zip(
+            GUARDRAIL_METRIC_KEYS, (loss_total, queue_events, intensity), strict=True
+        ):
             if value is not None and math.isfinite(value):
                 current[key] = float(value)
         if current:

@@ -12,14 +12,16 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from townlet.atomic import atomic_write_text
 from townlet.config.validate import format_validation_error
+from townlet.dto.anneal import AnnealStatus
 from townlet.errors import DataError
-from townlet.promotion.guardrails import AnnealStatus
+
+FileModel = TypeVar("FileModel", bound=BaseModel)
 
 Decision = Literal["PROMOTE", "HOLD", "FAIL"]
 # Exit codes of ``python -m townlet.promote``; errors exit 2 as well (see townlet.promote).
@@ -188,14 +190,20 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def validate_file_data(
+    model: type[FileModel], data: dict[str, Any], what: str, path: Path
+) -> FileModel:
+    """``data`` read from ``path`` as a ``model``; a bad value is a one-line DataError naming
+    ``what`` and the file."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise DataError(f"{what} {path}: {format_validation_error(err, model)}") from None
+
+
 def parse_state(data: dict[str, Any], path: Path) -> PromotionState:
     """Validate a parsed state file; a bad value is a one-line DataError naming the file."""
-    try:
-        return PromotionState.model_validate(data)
-    except ValidationError as err:
-        raise DataError(
-            f"promotion state {path}: {format_validation_error(err, PromotionState)}"
-        ) from None
+    return validate_file_data(PromotionState, data, "promotion state", path)
 
 
 def load_state(path: str | os.PathLike[str]) -> PromotionState:

@@ -43,8 +43,7 @@ AFFORDANCE_NAMES: tuple[str, ...] = (
     "rest_sleep",
     "work_shift",
 )
-AFF_EAT, AFF_COOK, AFF_SHOWER, AFF_SLEEP, AFF_WORK = range(5)
-NO_AFFORDANCE = -1
+AFF_EAT, AFF_COOK, AFF_SHOWER, AFF_SLEEP, AFF_WORK = range(5)  # run_aff is -1 when idle
 # Goal-directed options 5..9 start these affordances (index by action id; -1 elsewhere).
 ACTION_TO_AFFORDANCE = np.full(NUM_ACTIONS, -1, dtype=np.int64)
 ACTION_TO_AFFORDANCE[[EAT, COOK, SHOWER, SLEEP, WORK]] = [

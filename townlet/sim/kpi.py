@@ -1,9 +1,10 @@
 """Per-agent-day accounting of the charter KPIs (DESIGN §13), vectorised over towns.
 
 Every agent carries a tally of the day in progress (``state.kpi_tally`` [T, A, K], one column
-per name of :data:`KPI_COUNTERS`). The rules add into it as things happen (a faint, a shift
-start, a queue conflict); :func:`close_days` checks the needs after every tick and, when a day
-ends, adds the day itself, hands the finished tallies out and starts the next day at zero.
+per name of :data:`KPI_COUNTERS`). The rules add into it as things happen (:func:`tally`: a
+faint, a shift start, a queue conflict); :func:`close_days` checks the needs after every tick
+and, when a day ends, adds the day itself, hands the finished tallies out and starts the next
+day at zero. :func:`kpi_metrics` turns summed counters into the §13 KPIs.
 
 A day ends every ``ticks_per_day`` ticks of the episode. A town whose agents are all dead
 ends its day there and then (their remaining agent-days would only be failures), once per
@@ -17,8 +18,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from townlet.sim.constants import KPI_COUNTERS, KPI_EVENT_KEYS, NEED_FLOOR, TIE_THRESHOLD
-from townlet.sim.events import StepScratch
 from townlet.sim.state import TownState
+from townlet.sim.tick_record import TickRecord
+from townlet.sim.world import World
 
 (
     DAYS,
@@ -35,22 +37,22 @@ from townlet.sim.state import TownState
 _PAIR_COUNTED = np.array([name in ("conflicts", "escalations") for name in KPI_COUNTERS])
 
 
-def note(
+def tally(
     state: TownState, t: np.ndarray, a: np.ndarray, column: int, amount: np.ndarray | float = 1.0
 ) -> None:
-    """Add ``amount`` to counter ``column`` of each (town, agent); pairs may repeat."""
+    """Add ``amount`` to counter ``column`` of each (town, agent)'s day; pairs may repeat."""
     if t.size:
         np.add.at(state.kpi_tally[:, :, column], (t, a), amount)
 
 
-def note_conflicts(
+def tally_conflicts(
     state: TownState, t: np.ndarray, a: np.ndarray, b: np.ndarray, avoid_threshold: float
 ) -> None:
     """Queue conflicts between a and b (after the ledger rose): both parties count each one."""
     escalated = (state.rivalry[t, a, b] >= avoid_threshold).astype(np.float64)
     for party in (a, b):
-        note(state, t, party, CONFLICTS)
-        note(state, t, party, ESCALATIONS, escalated)
+        tally(state, t, party, CONFLICTS)
+        tally(state, t, party, ESCALATIONS, escalated)
 
 
 def holds_tie(state: TownState) -> np.ndarray:
@@ -59,17 +61,15 @@ def holds_tie(state: TownState) -> np.ndarray:
     return strong.any(axis=2)
 
 
-def close_days(
-    state: TownState, ticks_per_day: int, scratch: StepScratch, next_tick: np.ndarray
-) -> np.ndarray | None:
-    """Check the needs after this tick; close the days that end with it (``next_tick`` [T] is
-    the clock once the tick is over). Returns the finished tallies [T, A, K] (zero rows for
-    other towns), or None."""
+def close_days(state: TownState, world: World, record: TickRecord) -> np.ndarray | None:
+    """Check the needs after this tick; close the days that end with it. Returns the finished
+    tallies [T, A, K] (zero rows for other towns), or None."""
     fine = state.alive & (state.needs > NEED_FLOOR).all(axis=2)
     state.day_ok &= fine
-    open_ = state.kpi_open
-    wiped = open_ & ~state.alive.any(axis=1)
-    due = open_ & ((next_tick % ticks_per_day == 0) | wiped)
+    still_open = state.kpi_open
+    wiped = still_open & ~state.alive.any(axis=1)
+    next_tick = record.now + 1  # the clock once this tick is over
+    due = still_open & ((next_tick % world.scenario.ticks_per_day == 0) | wiped)
     if not np.count_nonzero(due):
         return None
     tally = state.kpi_tally
@@ -79,11 +79,11 @@ def close_days(
     finished = np.where(due[:, None, None], tally, 0.0)
     tally[due] = 0.0
     state.day_ok[due] = True
-    open_ &= ~wiped
+    still_open &= ~wiped
     town_sums = finished.sum(axis=1)  # [T, K]
     town_sums[:, _PAIR_COUNTED] *= 0.5
     for i, key in enumerate(KPI_EVENT_KEYS):
-        scratch.events[key] += town_sums[:, i]
+        record.events.counts[key] += town_sums[:, i]
     return finished
 
 

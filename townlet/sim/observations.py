@@ -1,13 +1,19 @@
-"""Egocentric maps (§9.8) for every agent of every town in one vectorised pass.
+"""Observations (§9.8): egocentric maps and action masks, for every agent of every town at once.
 
-Instead of cutting an 11x11 window per agent out of per-town grids, the map is scattered from
-the few things that can appear in it: other agents (by pair offset) and objects (by tile, as
-they never move). Row index is dy + radius (north up), column index dx + radius (west left);
+Maps: instead of cutting an 11x11 window per agent out of per-town grids, the map is scattered
+from the few things that can appear in it: other agents (by pair offset) and objects (by tile,
+as they never move). Row index is dy + radius (north up), column index dx + radius (west left);
 the agent itself sits at the centre of the ``self`` channel.
 
 Channels: hybrid = self, agents, objects, reservations (11x11); full = hybrid + path_dx,
 path_dy (each tile's unit offset from the agent, as in the older system); compact = self,
 agents, objects, reservations, walkable (7x7; 0 on walls and off the grid).
+
+Action masks (§9.7): while an affordance runs (or after the agent has terminated) only ``wait``
+is allowed. Moves into walls or off the grid are masked, as are options whose target the
+scenario lacks, work without a job, chat without a living neighbour within one tile or within
+``social.chat_cooldown`` ticks of the speaker's last chat, and avoid_rival without a living
+rival to avoid. The features are built by :mod:`townlet.sim.features`.
 """
 
 from __future__ import annotations
@@ -16,12 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from townlet.sim.constants import MAP_CHANNELS, MAP_WINDOW
-from townlet.sim.frame import PositionFrame
-from townlet.sim.gather import row_starts
-from townlet.sim.layout import Layout
-from townlet.sim.tables import relative_offsets
-from townlet.sim.view import WorldView
+from townlet.sim.constants import AVOID, CHAT, MAP_CHANNELS, MAP_WINDOW
+from townlet.sim.indexing import row_starts
+from townlet.sim.view import PositionFrame, WorldView
+from townlet.sim.world import World
 
 
 @dataclass(slots=True)
@@ -49,17 +53,17 @@ class LocalSummary:
 
 
 class MapBuilder:
-    """Builds ``map`` [T, A, C, S, S] float32 for one layout and variant.
+    """Builds ``map`` [T, A, C, S, S] float32 for one world and variant.
 
-    Everything that depends on the layout alone is tabulated once here: the objects plane seen
+    Everything that depends on the world alone is tabulated once here: the objects plane seen
     from every tile, each object's window cell from every tile, and for every pair offset its
-    window cell and squared distance (indexed by ``PositionFrame.rel``). A map is then a
+    window cell and squared distance (indexed by ``PositionFrame.pair``). A map is then a
     handful of gathers and two scatters, whatever the number of objects; and while the agents
     stay put even the gathers are reused.
     """
 
-    def __init__(self, layout: Layout, variant: str) -> None:
-        self.layout = layout
+    def __init__(self, world: World, variant: str) -> None:
+        self.world = world
         self.variant = variant
         self.channels = MAP_CHANNELS[variant]
         self.size = MAP_WINDOW[variant]
@@ -70,24 +74,25 @@ class MapBuilder:
         norm = np.hypot(dx, dy)
         safe = np.where(norm > 0, norm, 1.0)
         self.path_template = np.stack([dx / safe, dy / safe]).astype(np.float32)
-        padded = np.pad(layout.walkable, r, constant_values=False).astype(np.float32)
+        grid = world.grid
+        padded = np.pad(grid.walkable, r, constant_values=False).astype(np.float32)
         self.walk_windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
         self.plane = size * size
         # Pair offsets: window cell in the agents plane, squared distance (``out`` outside).
-        rdx, rdy = relative_offsets(layout)
-        inside = (np.abs(rdx) <= r) & (np.abs(rdy) <= r)
+        pdx, pdy = grid.pair_dx, grid.pair_dy
+        inside = (np.abs(pdx) <= r) & (np.abs(pdy) <= r)
         self.out = 2 * r * r + 1  # beyond every squared distance inside the window
-        self.rel_cell = np.where(inside, self.plane + (rdy + r) * size + (rdx + r), 0)
-        self.rel_d2 = np.where(inside, rdx * rdx + rdy * rdy, self.out)
+        self.pair_cell = np.where(inside, self.plane + (pdy + r) * size + (pdx + r), 0)
+        self.pair_d2 = np.where(inside, pdx * pdx + pdy * pdy, self.out)
         # neighbor_agent_ratio by count of agents seen, nearest_agent_distance by squared
         # distance (``out``: nobody seen, 0): the features' expressions, tabulated.
-        self.agent_ratio = np.minimum(1.0, np.arange(layout.num_agents + 1) / (self.plane - 1))
+        self.agent_ratio = np.minimum(1.0, np.arange(world.num_agents + 1) / (self.plane - 1))
         d2 = np.arange(self.out + 1)
         self.nearest_ratio = np.minimum(1.0, np.where(d2 < self.out, np.sqrt(d2), 0.0) / r)
         # Objects from every tile: in view, cell in the reservations plane, the objects plane.
-        tiles = layout.height * layout.width
-        tx, ty = layout.tables.tile_x[:, None], layout.tables.tile_y[:, None]
-        odx, ody = layout.obj_x[None, :] - tx, layout.obj_y[None, :] - ty
+        tiles = grid.height * grid.width
+        tx, ty = grid.tile_x[:, None], grid.tile_y[:, None]
+        odx, ody = world.objects.x[None, :] - tx, world.objects.y[None, :] - ty
         self.obj_in_view = (np.abs(odx) <= r) & (np.abs(ody) <= r)  # [N, O]
         cell = (ody + r) * size + (odx + r)
         self.obj_cell = np.where(self.obj_in_view, 3 * self.plane + cell, 0)
@@ -121,7 +126,7 @@ class MapBuilder:
         out[:, :, 0, r, r] = 1.0
         flat[spots.agent_cells] = 1.0
         neighbourhood = spots.neighbourhood
-        if self.layout.num_objects:
+        if self.world.num_objects:
             out[:, :, 2] = spots.objects
             # Reservations follow from who holds what: keyed on hold_obj itself.
             key = state.hold_obj.tobytes()
@@ -146,8 +151,8 @@ class MapBuilder:
         # Offset of each agent's map inside the flat output; a cell index adds channel, row
         # and column.
         base = row_starts(towns, agents, len(self.channels) * self.plane)[:, :, None]
-        rel, tile = frame.rel, frame.tile
-        d2 = np.where(frame.others, self.rel_d2[rel], self.out)
+        pair, tile = frame.pair, frame.tile
+        d2 = np.where(frame.others, self.pair_d2[pair], self.out)
         seen = d2 < self.out
         neighbourhood = np.zeros((towns, agents, 4))
         neighbourhood[:, :, 0] = self.agent_ratio[seen.sum(axis=2)]
@@ -155,9 +160,25 @@ class MapBuilder:
         # Nearest by squared integer distance: far cheaper than hypot on every pair.
         neighbourhood[:, :, 3] = self.nearest_ratio[d2.min(axis=2, initial=self.out)]
         return _Spots(
-            agent_cells=(base + self.rel_cell[rel])[seen],
+            agent_cells=(base + self.pair_cell[pair])[seen],
             objects=self.obj_plane[tile],
             obj_in_view=self.obj_in_view[tile],
             obj_cells=base + self.obj_cell[tile],
             neighbourhood=neighbourhood,
         )
+
+
+def action_masks(view: WorldView) -> np.ndarray:
+    """[T, A, NUM_ACTIONS] bool: which actions each agent may take now (see module docstring).
+
+    What the positions allow (walls, the scenario's options, work for job holders, chat with a
+    partner in range) comes with the position frame; avoid_rival follows the rivalry ledger.
+    """
+    state = view.state
+    mask = view.frame.allowed_here.copy()
+    mask[:, :, AVOID] = view.rivals.has_live_rival
+    # The chat cooldown is a world rule: a speaker waits chat_cooldown ticks between chats.
+    cooldown = view.world.scenario.social.chat_cooldown
+    mask[:, :, CHAT] &= state.last_chat_tick <= (state.tick - cooldown)[:, None]
+    mask[:, :, 1:] &= ((state.run_aff < 0) & state.alive)[:, :, None]
+    return mask

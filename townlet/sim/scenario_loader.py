@@ -86,34 +86,49 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _check_world(sc: Scenario) -> None:
+def _check_world(scenario: Scenario) -> None:
     """Cross-field rules: positions on the grid and off walls, known types, jobs and actions."""
-    w, h = sc.grid.width, sc.grid.height
-    walls = set(sc.grid.walls)
-
-    def on_grid(path: str, pos: Position, allow_wall: bool = False) -> None:
-        x, y = pos
-        if not (0 <= x < w and 0 <= y < h):
-            raise _Problem(path, pos, f"is off the {w}x{h} grid")
-        if not allow_wall and pos in walls:
-            raise _Problem(path, pos, "is on a wall")
-
-    if sc.observation_variant not in OBSERVATION_VARIANTS:
+    if scenario.observation_variant not in OBSERVATION_VARIANTS:
         raise _Problem(
             "observation_variant",
-            sc.observation_variant,
+            scenario.observation_variant,
             f"is not a variant ({', '.join(OBSERVATION_VARIANTS)})",
         )
-    for i, wall in enumerate(sc.grid.walls):
+    on_grid = _OnGrid(scenario)
+    for i, wall in enumerate(scenario.grid.walls):
         on_grid(f"grid.walls[{i}]", wall, allow_wall=True)
-    seen_obj: dict[str, int] = {}
+    _check_objects(scenario, on_grid)
+    _check_jobs(scenario, on_grid)
+    _check_agents(scenario, on_grid)
+
+
+class _OnGrid:
+    """Checks that a position lies on the scenario's grid (and, unless allowed, off its walls)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.width, self.height = scenario.grid.width, scenario.grid.height
+        self.walls = set(scenario.grid.walls)
+
+    def __call__(self, path: str, pos: Position, allow_wall: bool = False) -> None:
+        x, y = pos
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            raise _Problem(path, pos, f"is off the {self.width}x{self.height} grid")
+        if not allow_wall and pos in self.walls:
+            raise _Problem(path, pos, "is on a wall")
+
+
+def _check_new_id(kind: str, index: int, ident: str, seen: dict[str, int]) -> None:
+    """``ident`` of ``kind[index]`` must not repeat an earlier entry's (then it is noted)."""
+    if ident in seen:
+        raise _Problem(f"{kind}[{index}].id", ident, f"is already used by {kind}[{seen[ident]}]")
+    seen[ident] = index
+
+
+def _check_objects(scenario: Scenario, on_grid: _OnGrid) -> None:
+    seen: dict[str, int] = {}
     taken: dict[Position, int] = {}
-    for i, obj in enumerate(sc.objects):
-        if obj.id in seen_obj:
-            raise _Problem(
-                f"objects[{i}].id", obj.id, f"is already used by objects[{seen_obj[obj.id]}]"
-            )
-        seen_obj[obj.id] = i
+    for i, obj in enumerate(scenario.objects):
+        _check_new_id("objects", i, obj.id, seen)
         if obj.type not in OBJECT_TYPES:
             raise _Problem(
                 f"objects[{i}].type",
@@ -128,39 +143,41 @@ def _check_world(sc: Scenario) -> None:
                 f"is already taken by objects[{taken[obj.position]}]",
             )
         taken[obj.position] = i
-    for name, job in sc.jobs.items():
+
+
+def _check_jobs(scenario: Scenario, on_grid: _OnGrid) -> None:
+    grace = scenario.employment.grace_ticks
+    for name, job in scenario.jobs.items():
+        path = f"jobs.{name}.end_tick"
         if job.end_tick <= job.start_tick:
             raise _Problem(
-                f"jobs.{name}.end_tick",
-                job.end_tick,
-                f"must be greater than start_tick ({job.start_tick})",
+                path, job.end_tick, f"must be greater than start_tick ({job.start_tick})"
             )
-        if job.end_tick >= sc.ticks_per_day:
+        if job.end_tick >= scenario.ticks_per_day:
             # A shift closes on the first tick past its window, which must fall in its own day.
             raise _Problem(
-                f"jobs.{name}.end_tick",
+                path,
                 job.end_tick,
-                f"must end before the day does (< ticks_per_day={sc.ticks_per_day})",
+                f"must end before the day does (< ticks_per_day={scenario.ticks_per_day})",
             )
-        if job.end_tick - job.start_tick <= sc.employment.grace_ticks:
+        if job.end_tick - job.start_tick <= grace:
             # The KPI counts a shift start when the grace period ends, inside the window.
             raise _Problem(
-                f"jobs.{name}.end_tick",
+                path,
                 job.end_tick,
                 f"must leave the shift longer than employment.grace_ticks "
-                f"({sc.employment.grace_ticks}) after start_tick ({job.start_tick})",
+                f"({grace}) after start_tick ({job.start_tick})",
             )
         on_grid(f"jobs.{name}.location", job.location)
-    seen_agent: dict[str, int] = {}
-    for i, agent in enumerate(sc.agents):
-        if agent.id in seen_agent:
-            raise _Problem(
-                f"agents[{i}].id", agent.id, f"is already used by agents[{seen_agent[agent.id]}]"
-            )
-        seen_agent[agent.id] = i
+
+
+def _check_agents(scenario: Scenario, on_grid: _OnGrid) -> None:
+    seen: dict[str, int] = {}
+    for i, agent in enumerate(scenario.agents):
+        _check_new_id("agents", i, agent.id, seen)
         on_grid(f"agents[{i}].position", agent.position)
-        if agent.job is not None and agent.job not in sc.jobs:
-            known = ", ".join(sc.jobs) or "none defined"
+        if agent.job is not None and agent.job not in scenario.jobs:
+            known = ", ".join(scenario.jobs) or "none defined"
             raise _Problem(
                 f"agents[{i}].job", agent.job, f"is not a job of this scenario ({known})"
             )

@@ -1,7 +1,8 @@
-"""The dynamic world: plain numpy arrays shaped [towns, agents, ...] (or [towns, objects]).
+"""The towns' state: plain numpy arrays shaped [towns, agents, ...] (or [towns, objects]).
 
 Every field is listed in ``_SPECS`` with its shape kind, dtype and fill value, so allocation,
-per-town reset and checkpoint round trips (``to_dict``/``from_dict``) stay in one place.
+per-town reset and checkpoint round trips (``to_dict``/``from_dict``) stay in one place. The
+field names are a checkpoint format: ``TownVecEnv.get_state`` stores them as they are.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from townlet.sim.constants import KPI_COUNTERS, SHIFT_NONE, SHIFT_PRE
-from townlet.sim.layout import Layout
 from townlet.sim.rng import episode_keys
+from townlet.sim.world import World
 
 # kind: "ta" [T, A], "ta3" [T, A, 3], "tao" [T, A, O], "taa" [T, A, A], "taw" [T, A, window],
 # "tak" [T, A, KPI counters],
@@ -67,7 +68,7 @@ _SPECS: dict[str, tuple[str, type, object]] = {
     "power_until": ("t", np.int64, 0),
     "water_until": ("t", np.int64, 0),
     "ctx_reset": ("t", np.bool_, True),  # first observation of an episode
-    "kpi_tally": ("tak", np.float64, 0.0),  # KPI counters of the day in progress (sim.kpi)
+    "kpi_tally": ("tak", np.float64, 0.0),  # KPI counters of the day in progress (kpi.py)
     "day_ok": ("ta", np.bool_, True),  # alive with every need above the floor so far today
     "kpi_open": ("t", np.bool_, True),  # the episode still reports days (False once wiped out)
 }
@@ -75,6 +76,8 @@ _SPECS: dict[str, tuple[str, type, object]] = {
 
 @dataclass
 class TownState:
+    """Every array of every town (shapes, dtypes and meanings in ``_SPECS``)."""
+
     x: np.ndarray
     y: np.ndarray
     alive: np.ndarray
@@ -148,9 +151,9 @@ class TownState:
         return cls(**{name: np.array(data[name], dtype=_SPECS[name][1]) for name in _SPECS})
 
 
-def _shape(kind: str, towns: int, layout: Layout) -> tuple[int, ...]:
-    a, o = layout.num_agents, layout.num_objects
-    window = layout.scenario.employment.attendance_window
+def _shape(kind: str, towns: int, world: World) -> tuple[int, ...]:
+    a, o = world.num_agents, world.num_objects
+    window = world.scenario.employment.attendance_window
     return {
         "ta": (towns, a),
         "ta3": (towns, a, 3),
@@ -163,20 +166,20 @@ def _shape(kind: str, towns: int, layout: Layout) -> tuple[int, ...]:
     }[kind]
 
 
-def allocate(layout: Layout, towns: int, base_seed: int) -> TownState:
+def allocate(world: World, towns: int, base_seed: int) -> TownState:
     """A fresh state with every town at the start of episode 0; town i is seeded base_seed + i."""
     arrays: dict[str, np.ndarray] = {
-        name: np.full(_shape(kind, towns, layout), fill, dtype=dtype)
+        name: np.full(_shape(kind, towns, world), fill, dtype=dtype)
         for name, (kind, dtype, fill) in _SPECS.items()
     }
     state = TownState(**arrays)
     state.seed[:] = base_seed + np.arange(towns, dtype=np.int64)
-    reset_towns(state, layout, np.arange(towns), new_episode=False)
+    reset_towns(state, world, np.arange(towns), new_episode=False)
     return state
 
 
 def reset_towns(
-    state: TownState, layout: Layout, towns: np.ndarray, new_episode: bool = True
+    state: TownState, world: World, towns: np.ndarray, new_episode: bool = True
 ) -> None:
     """Put the listed towns back at the start of an episode, in place, with a fresh key.
 
@@ -189,12 +192,12 @@ def reset_towns(
         if name in ("episode", "seed", "key"):
             continue
         getattr(state, name)[towns] = fill
-    state.x[towns] = layout.pos0[:, 0]
-    state.y[towns] = layout.pos0[:, 1]
-    state.needs[towns] = layout.needs0
-    state.wallet[towns] = layout.wallet0
-    state.stock[towns] = layout.obj_stock0
-    state.shift_state[towns] = np.where(layout.agent_job >= 0, SHIFT_PRE, -1)
+    state.x[towns] = world.agents.start_x
+    state.y[towns] = world.agents.start_y
+    state.needs[towns] = world.agents.start_needs
+    state.wallet[towns] = world.agents.start_wallet
+    state.stock[towns] = world.objects.initial_stock
+    state.shift_state[towns] = np.where(world.jobs.has_job, SHIFT_PRE, SHIFT_NONE)
     if new_episode:
         state.episode[towns] += 1
     state.key[towns] = episode_keys(state.seed[towns], state.episode[towns])

@@ -27,17 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from townlet.sim.constants import ACTION_NAMES, EVENT_KEYS, FEATURE_NAMES, MAP_CHANNELS, NUM_ACTIONS
+from townlet.sim.constants import ACTION_NAMES, FEATURE_NAMES, MAP_CHANNELS, NUM_ACTIONS
 from townlet.sim.controller import scripted_actions
 from townlet.sim.engine import TownEngine
 from townlet.sim.features import FeatureBuilder
-from townlet.sim.layout import Layout
-from townlet.sim.masks import compute_masks
-from townlet.sim.observations import MapBuilder
+from townlet.sim.observations import MapBuilder, action_masks
 from townlet.sim.scenario import Scenario
 from townlet.sim.scenario_loader import load_scenario
 from townlet.sim.state import TownState
 from townlet.sim.view import WorldView
+from townlet.sim.world import World
 
 Obs = dict[str, np.ndarray]
 
@@ -60,16 +59,17 @@ class TownVecEnv:
         self.auto_reset = auto_reset
         self.engine = TownEngine(self.scenario, self.num_towns, self.seed)
         self.variant = self.scenario.observation_variant
-        self._maps = MapBuilder(self.engine.layout, self.variant)
-        self._features = FeatureBuilder(self.engine.layout)
+        self._maps = MapBuilder(self.engine.world, self.variant)
+        self._features = FeatureBuilder(self.engine.world)
         self._action_shape = (self.num_towns, self.num_agents)
-        self._mask = compute_masks(self.engine.view())
+        self._mask = action_masks(self.engine.view())
         self.timings: dict[str, float] | None = None
 
     # --- static description ------------------------------------------------------------------
     @property
-    def layout(self) -> Layout:
-        return self.engine.layout
+    def world(self) -> World:
+        """The static world compiled from the scenario, shared by every town."""
+        return self.engine.world
 
     @property
     def state(self) -> TownState:
@@ -97,15 +97,11 @@ class TownVecEnv:
 
     @property
     def num_agents(self) -> int:
-        return self.engine.layout.num_agents
+        return self.engine.world.num_agents
 
     @property
     def agent_ids(self) -> tuple[str, ...]:
-        return self.engine.layout.agent_ids
-
-    @property
-    def event_keys(self) -> tuple[str, ...]:
-        return EVENT_KEYS
+        return self.engine.world.agents.ids
 
     # --- dynamics ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> Obs:
@@ -125,7 +121,7 @@ class TownVecEnv:
 
     def _observe(self, view: WorldView, refresh: bool) -> Obs:
         maps, summary = self._maps.build(view)
-        mask = compute_masks(view)
+        mask = action_masks(view)
         if refresh:
             self._mask = mask
         return {"map": maps, "features": self._features.build(view, summary), "action_mask": mask}
@@ -153,7 +149,7 @@ class TownVecEnv:
             done = np.flatnonzero(result.town_done)
             final = {k: v.copy() for k, v in obs.items()}
             self.engine.reset_towns(done)
-            fresh_view = WorldView(self.engine.state.subset(done), self.engine.layout)
+            fresh_view = WorldView(self.engine.state.subset(done), self.engine.world)
             fresh = self._observe(fresh_view, refresh=False)
             for key, value in fresh.items():
                 obs[key][done] = value
@@ -162,11 +158,10 @@ class TownVecEnv:
             self.timings["observations"] = (
                 self.timings.get("observations", 0.0) + time.perf_counter() - started
             )
-        scratch = result.scratch
         info: dict[str, Any] = {
-            "events": scratch.events,
-            "reward_terms": scratch.terms_float32(),
-            "active": scratch.active,
+            "events": result.record.events.counts,
+            "reward_terms": result.reward_terms.as_float32(),
+            "active": result.record.active,
             "town_done": result.town_done,
             "final_observation": final,
             "tick": self.engine.state.tick.copy(),
@@ -207,4 +202,4 @@ class TownVecEnv:
         self.seed = int(snapshot["seed"])
         self.engine.state = restored
         self.engine.invalidate()
-        self._mask = compute_masks(self.engine.view())
+        self._mask = action_masks(self.engine.view())

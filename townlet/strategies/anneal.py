@@ -5,21 +5,26 @@ callback spans them all, so epochs and stream counters continue from stage to st
 carry the ``anneal_*`` keys. A BC stage below the accuracy threshold stops the run (FAIL); a PPO
 stage whose loss drifts, or whose queue conflicts drop, against the previous PPO stage on the
 same dataset is flagged (HOLD). The outcome is recorded in the promotion state file.
+
+Stage data comes from the run's config: ``rollout`` stages step the towns the data group sizes
+(``data.ticks``, ``data.num_towns``), stages on a capture or manifest replay it with the data
+group's replay options, and the expert data of BC stages and BC terms comes from the
+:class:`~townlet.strategies.experts.ExpertData` the runner is given.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import lightning as L
 
-from townlet.config.models import AnnealConfig, AnnealStage
-from townlet.data.bc import BCDataModule
-from townlet.data.replay import ReplayDataModule
-from townlet.data.rollout import RolloutDataModule
+from townlet.config.models import AnnealConfig, AnnealStage, TrainConfig
 from townlet.dto.anneal import AnnealStageResultDTO, AnnealSummaryDTO, stage_metrics_from_record
 from townlet.errors import ConfigError
+from townlet.policy.conflict_aware import ConflictAwarePolicy
 from townlet.promotion.guardrails import (
     BaselineTracker,
     anneal_status,
@@ -27,169 +32,57 @@ from townlet.promotion.guardrails import (
     ppo_stage_flags,
 )
 from townlet.promotion.state import update_state
-from townlet.strategies.builders import build_callbacks, build_module, build_trainer, scenario_of
+from townlet.strategies.anneal_ppo import AnnealPPOModule
+from townlet.strategies.builders import (
+    build_bc_module,
+    build_callbacks,
+    build_loggers,
+    build_replay_datamodule,
+    build_rollout_datamodule,
+    build_trainer,
+    ppo_module_arguments,
+)
+from townlet.strategies.experts import ExpertData
+from townlet.strategies.ppo import PPOModule
 from townlet.telemetry.callback import TelemetryCallback
 
-if TYPE_CHECKING:
-    from townlet.strategies.orchestrator import TrainingOrchestrator
-
 log = logging.getLogger(__name__)
+ROLLOUT = "rollout"  # the stage dataset that means live towns
+
+
+def check_schedule(config: TrainConfig, anneal: AnnealConfig) -> None:
+    """Refuse, before anything is built, a schedule this run cannot carry out."""
+    if config.ckpt_path:
+        # Stages are separate fits; a checkpoint holds one stage's loop state, not the schedule.
+        raise ConfigError(
+            f"ckpt_path={config.ckpt_path} — strategy=anneal runs its schedule from "
+            "the start; continue from its weights with strategy=ppo strategy.init_from=<ckpt>"
+        )
 
 
 class AnnealRunner:
-    """Runs one anneal schedule for a :class:`TrainingOrchestrator`."""
+    """Runs one anneal schedule from the config, with the expert data it is given."""
 
-    def __init__(self, orchestrator: TrainingOrchestrator) -> None:
-        self.orch = orchestrator
-        strategy = orchestrator.config.strategy
-        assert isinstance(strategy, AnnealConfig)
-        self.anneal = strategy
+    def __init__(
+        self,
+        config: TrainConfig,
+        anneal: AnnealConfig,
+        experts: ExpertData,
+        extra_callbacks: Sequence[L.Callback] = (),
+    ) -> None:
+        check_schedule(config, anneal)
+        self.config = config
+        self.anneal = anneal
+        self.experts = experts
+        self.extra_callbacks = list(extra_callbacks)
         self.tracker = BaselineTracker()
-        self.network: Any = None
-        self.telemetry: TelemetryCallback | None = None
+        self.network: ConflictAwarePolicy | None = None  # shared by every stage once built
+        self.telemetry: TelemetryCallback | None = None  # one stream across the stages
         self.bc_accuracy: float | None = None
-        self._experts: dict[str, BCDataModule] = {}
-
-    # -- data ------------------------------------------------------------------------------
-    def expert(self, dataset: str) -> BCDataModule:
-        """Expert transitions of a stage's dataset: the scripted capture or a manifest."""
-        if dataset not in self._experts:
-            manifest = None if dataset in ("capture", "rollout") else dataset
-            if manifest is None:
-                manifest = self.orch.expert_manifest(self.anneal.bc)
-            self._experts[dataset] = self.orch.bc_datamodule(self.anneal.bc, manifest)
-        return self._experts[dataset]
-
-    def ppo_data(self, dataset: str) -> L.LightningDataModule:
-        """Live rollouts of the scenario, or replay of the capture or a manifest."""
-        config = self.orch.config
-        if dataset == "rollout":
-            scenario, name = scenario_of(self.orch.raw)
-            rollout = self.orch.raw["rollout"]
-            return RolloutDataModule(
-                scenario, rollout["ticks"], rollout["num_towns"], config.seed, name
-            )
-        manifest = self.expert(dataset).manifest
-        return ReplayDataModule(manifest, batch_size=4, seed=config.seed)
-
-    # -- stages ----------------------------------------------------------------------------
-    def callbacks(self) -> list[L.Callback]:
-        """Fresh callbacks for a stage, keeping the one telemetry callback of the run."""
-        callbacks = build_callbacks(self.orch.config, self.orch.raw)
-        for index, callback in enumerate(callbacks):
-            if isinstance(callback, TelemetryCallback):
-                if self.telemetry is None:
-                    self.telemetry = callback
-                callbacks[index] = self.telemetry
-        return callbacks
-
-    def run_bc(self, stage: AnnealStage) -> AnnealStageResultDTO:
-        data = self.expert(stage.dataset)
-        module = self.orch.bc_module(self.anneal.bc, data, network=self.network)
-        self.network = module.policy
-        trainer = build_trainer(
-            self.orch.config, self.orch.raw, self.callbacks(), max_epochs=stage.epochs
-        )
-        trainer.fit(module, datamodule=data)
-        metrics = module.epoch_metrics()
-        self.bc_accuracy = float(metrics.get("val_accuracy", metrics["accuracy"]))
-        return AnnealStageResultDTO(
-            cycle=stage.cycle,
-            mode="bc",
-            epochs=stage.epochs,
-            dataset=stage.dataset,
-            bc_weight=stage.bc_weight,
-            bc_accuracy=self.bc_accuracy,
-            bc_threshold=self.anneal.anneal_accuracy_threshold,
-        )
-
-    def annotations(self, stage: AnnealStage) -> dict[str, Any]:
-        """The anneal keys every PPO record of this stage carries, before its own flags."""
-        threshold = self.anneal.anneal_accuracy_threshold
-        baseline = self.tracker.get(stage.dataset) or {}
-        passed = None if self.bc_accuracy is None else bc_stage_passed(self.bc_accuracy, threshold)
-        keys = {
-            "anneal_cycle": stage.cycle,
-            "anneal_stage": "ppo",
-            "anneal_dataset": stage.dataset,
-            "anneal_bc_accuracy": self.bc_accuracy,
-            "anneal_bc_threshold": threshold,
-            "anneal_bc_passed": passed,
-            "anneal_loss_baseline": baseline.get("loss_total"),
-            "anneal_queue_baseline": baseline.get("queue_conflict_events"),
-            "anneal_intensity_baseline": baseline.get("queue_conflict_intensity_sum"),
-        }
-        return {k: v for k, v in keys.items() if v is not None}
-
-    def run_ppo(self, stage: AnnealStage) -> AnnealStageResultDTO:
-        data = self.ppo_data(stage.dataset)
-        expert = self.expert(stage.dataset) if stage.bc_weight > 0 else None
-        module = build_module(
-            self.orch.config,
-            data,
-            self.anneal.ppo,
-            max_epochs=stage.epochs,
-            network=self.network,
-            expert=expert,
-            bc_weight=stage.bc_weight,
-        )
-        self.network = module.policy
-        callbacks = self.callbacks()
-        fixed = self.annotations(stage)
-        baseline = self.tracker.get(stage.dataset)
-
-        def annotate(record: dict[str, Any]) -> dict[str, Any]:
-            # Each record is flagged against the baseline too, so watch can alert mid-stage.
-            flags = ppo_stage_flags(
-                record.get("loss_total"),
-                record.get("queue_conflict_events"),
-                record.get("queue_conflict_intensity_sum"),
-                baseline,
-                self.anneal.loss_tolerance,
-                self.anneal.queue_tolerance,
-            )
-            return {**fixed, **{f"anneal_{k}": float(v) for k, v in flags.items()}}
-
-        if self.telemetry is not None:
-            self.telemetry.annotate = annotate
-        trainer = build_trainer(
-            self.orch.config,
-            self.orch.raw,
-            callbacks,
-            reload_data=getattr(data, "reload_every_epoch", False),
-            max_epochs=stage.epochs,
-        )
-        trainer.fit(module, datamodule=data)
-        record = (self.telemetry.last_record if self.telemetry else None) or {
-            **module.epoch_metrics()
-        }
-        check = self.tracker.observe(
-            stage.dataset,
-            record.get("loss_total"),
-            record.get("queue_conflict_events"),
-            record.get("queue_conflict_intensity_sum"),
-            loss_tolerance=self.anneal.loss_tolerance,
-            queue_tolerance=self.anneal.queue_tolerance,
-        )
-        return AnnealStageResultDTO(
-            cycle=stage.cycle,
-            mode="ppo",
-            epochs=stage.epochs,
-            dataset=stage.dataset,
-            bc_weight=stage.bc_weight,
-            bc_accuracy=self.bc_accuracy,
-            **stage_metrics_from_record(record),
-            **check.dto_fields(),
-        )
 
     def run(self) -> AnnealSummaryDTO:
-        if self.orch.config.ckpt_path:
-            # Stages are separate fits; a checkpoint holds one stage's loop state, not the schedule.
-            raise ConfigError(
-                f"ckpt_path={self.orch.config.ckpt_path} — strategy=anneal runs its schedule from "
-                "the start; continue from its weights with strategy=ppo strategy.init_from=<ckpt>"
-            )
-        L.seed_everything(self.orch.config.seed, workers=True, verbose=False)
+        """Every stage in cycle order, until the schedule ends or a BC stage fails."""
+        L.seed_everything(self.config.seed, workers=True, verbose=False)
         results: list[AnnealStageResultDTO] = []
         epochs_done = 0
         for stage in sorted(self.anneal.schedule, key=lambda s: s.cycle):
@@ -210,18 +103,130 @@ class AnnealRunner:
                 break
         return self.summary(results)
 
+    # -- stages ----------------------------------------------------------------------------
+    def run_bc(self, stage: AnnealStage) -> AnnealStageResultDTO:
+        data = self.experts.datamodule(stage.dataset)
+        module = build_bc_module(self.config, self.anneal.bc, data, network=self.network)
+        self.network = module.policy
+        self.stage_trainer(stage, data).fit(module, datamodule=data)
+        metrics = module.epoch_metrics()
+        self.bc_accuracy = float(metrics.get("val_accuracy", metrics["accuracy"]))
+        threshold = self.anneal.anneal_accuracy_threshold
+        return AnnealStageResultDTO(
+            **stage.model_dump(),
+            bc_accuracy=self.bc_accuracy,
+            bc_threshold=threshold,
+            bc_passed=bc_stage_passed(self.bc_accuracy, threshold),
+        )
+
+    def run_ppo(self, stage: AnnealStage) -> AnnealStageResultDTO:
+        data = self.ppo_datamodule(stage.dataset)
+        module = self.ppo_module(stage, data)
+        self.network = module.policy
+        trainer = self.stage_trainer(stage, data, annotate=self.annotator(stage))
+        trainer.fit(module, datamodule=data)
+        record = (self.telemetry.last_record if self.telemetry else None) or module.epoch_metrics()
+        check = self.tracker.observe(
+            stage.dataset,
+            record.get("loss_total"),
+            record.get("queue_conflict_events"),
+            record.get("queue_conflict_intensity_sum"),
+            loss_tolerance=self.anneal.loss_tolerance,
+            queue_tolerance=self.anneal.queue_tolerance,
+        )
+        return AnnealStageResultDTO(
+            **stage.model_dump(),
+            bc_accuracy=self.bc_accuracy,
+            **stage_metrics_from_record(record),
+            **check.dto_fields(),
+        )
+
+    def ppo_datamodule(self, dataset: str) -> L.LightningDataModule:
+        """Live rollouts of the scenario, or replay of the capture or a manifest."""
+        if dataset == ROLLOUT:
+            return build_rollout_datamodule(self.config)
+        manifest = self.experts.datamodule(dataset).manifest
+        return build_replay_datamodule(self.config, manifest, self.anneal.replay_batch_size)
+
+    def ppo_module(self, stage: AnnealStage, data: Any) -> PPOModule:
+        """The stage's PPO module on the shared network; with a BC term when bc_weight > 0."""
+        expert = self.experts.datamodule(stage.dataset) if stage.bc_weight > 0 else None
+        arguments = ppo_module_arguments(self.config, self.anneal.ppo, data, stage.epochs)
+        if expert is None:
+            return PPOModule(**arguments, network=self.network)
+        return AnnealPPOModule(expert, stage.bc_weight, **arguments, network=self.network)
+
+    def stage_trainer(
+        self,
+        stage: AnnealStage,
+        data: Any,
+        annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> L.Trainer:
+        """A fresh Trainer for the stage, with fresh callbacks but the run's one telemetry stream.
+
+        ``annotate`` adds keys to each of the stage's telemetry records.
+        """
+        callbacks = build_callbacks(self.config, self.extra_callbacks)
+        for index, callback in enumerate(callbacks):
+            if isinstance(callback, TelemetryCallback):
+                if self.telemetry is None:
+                    self.telemetry = callback
+                callbacks[index] = self.telemetry
+        if self.telemetry is not None and annotate is not None:
+            self.telemetry.annotate = annotate
+        loggers = build_loggers(self.config)
+        return build_trainer(self.config, callbacks, loggers, data, max_epochs=stage.epochs)
+
+    # -- guardrails --------------------------------------------------------------------------
+    def annotator(self, stage: AnnealStage) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """The anneal keys of the stage's PPO records, each record flagged against the baseline.
+
+        Each record is flagged, not only the stage's last, so watch can alert mid-stage.
+        """
+        fixed = self.annotations(stage)
+        baseline = self.tracker.get(stage.dataset)
+
+        def annotate(record: dict[str, Any]) -> dict[str, Any]:
+            flags = ppo_stage_flags(
+                record.get("loss_total"),
+                record.get("queue_conflict_events"),
+                record.get("queue_conflict_intensity_sum"),
+                baseline,
+                self.anneal.loss_tolerance,
+                self.anneal.queue_tolerance,
+            )
+            return {**fixed, **{f"anneal_{k}": float(v) for k, v in flags.items()}}
+
+        return annotate
+
+    def annotations(self, stage: AnnealStage) -> dict[str, Any]:
+        """The anneal keys every PPO record of this stage carries, before its own flags."""
+        threshold = self.anneal.anneal_accuracy_threshold
+        baseline = self.tracker.get(stage.dataset) or {}
+        passed = None if self.bc_accuracy is None else bc_stage_passed(self.bc_accuracy, threshold)
+        keys = {
+            "anneal_cycle": stage.cycle,
+            "anneal_stage": "ppo",
+            "anneal_dataset": stage.dataset,
+            "anneal_bc_accuracy": self.bc_accuracy,
+            "anneal_bc_threshold": threshold,
+            "anneal_bc_passed": passed,
+            "anneal_loss_baseline": baseline.get("loss_total"),
+            "anneal_queue_baseline": baseline.get("queue_conflict_events"),
+            "anneal_intensity_baseline": baseline.get("queue_conflict_intensity_sum"),
+        }
+        return {k: v for k, v in keys.items() if v is not None}
+
     def summary(self, results: list[AnnealStageResultDTO]) -> AnnealSummaryDTO:
+        """The schedule's status, recorded in the promotion state file when one is configured."""
         status, reasons = anneal_status(results)
-        run_dir = self.orch.run_dir
+        run_dir = Path(self.config.paths.output_dir)
         checkpoint = run_dir / "checkpoints" / "last.ckpt"
+        candidate = str(checkpoint) if checkpoint.is_file() else None
         streak, ready = 0, False
         if self.anneal.promotion_state:
             state = update_state(
-                self.anneal.promotion_state,
-                status,
-                reasons,
-                str(run_dir),
-                str(checkpoint) if checkpoint.is_file() else None,
+                self.anneal.promotion_state, status, reasons, str(run_dir), candidate
             )
             streak, ready = state.pass_streak, state.candidate_ready
         return AnnealSummaryDTO(
@@ -233,5 +238,5 @@ class AnnealRunner:
             promotion_pass_streak=streak,
             promotion_candidate_ready=ready,
             run_dir=str(run_dir),
-            checkpoint=str(checkpoint) if checkpoint.is_file() else None,
+            checkpoint=candidate,
         )

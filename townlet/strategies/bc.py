@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
+from townlet.policy.distribution import masked_entropy
 from townlet.strategies.losses import behaviour_cloning_loss
 
 STAT_NAMES = ("loss", "accuracy", "prob_true_act", "entropy")
@@ -21,13 +22,11 @@ STAT_NAMES = ("loss", "accuracy", "prob_true_act", "entropy")
 def bc_statistics(logits: Tensor, actions: Tensor) -> dict[str, Tensor]:
     """Loss, accuracy, mean probability of the expert's action and mean entropy of a batch."""
     log_probs = torch.log_softmax(logits, dim=-1)
-    probs = log_probs.exp()
-    safe = log_probs.masked_fill(torch.isinf(log_probs), 0.0)  # masked entries: 0 * -inf
     return {
         "loss": behaviour_cloning_loss(logits, actions),
         "accuracy": (logits.argmax(-1) == actions).float().mean(),
-        "prob_true_act": probs.gather(-1, actions.unsqueeze(-1)).mean(),
-        "entropy": -(probs * safe).sum(-1).mean(),
+        "prob_true_act": log_probs.exp().gather(-1, actions.unsqueeze(-1)).mean(),
+        "entropy": masked_entropy(log_probs).mean(),
     }
 
 

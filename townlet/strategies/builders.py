@@ -1,85 +1,160 @@
-"""Build the pieces of a run from the validated config: data, module, callbacks, trainer.
+"""Build the pieces of a run from the validated config: data, modules, callbacks, loggers, trainer.
 
-Every strategy assembles its runs from these, so loggers, callbacks, devices and the datamodule's
-``_target_`` behave the same in PPO, BC and every anneal stage.
+Every recipe (PPO, BC and each anneal stage) assembles its runs from these, so loggers,
+callbacks, devices and the datamodule's ``_target_`` behave the same everywhere. Everything is
+built from the pydantic models, never from the raw composed config.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.loggers import Logger
+from omegaconf import OmegaConf
 
 from townlet.accelerators import trainer_device_kwargs
-from townlet.compose import scenario_choice
-from townlet.config import TrainConfig
-from townlet.config.models import MixedDataConfig, PPOConfig, ReplayDataConfig
+from townlet.compose import CONF_DIR, scenario_choice
+from townlet.config.models import (
+    BCConfig,
+    LiveTownData,
+    MixedDataConfig,
+    PPOConfig,
+    ReplayDataConfig,
+    RolloutDataConfig,
+    TrainConfig,
+)
+from townlet.data.bc import BCDataModule
+from townlet.data.replay import ReplayDataModule
+from townlet.data.rollout import RolloutDataModule
+from townlet.policy.checkpoint import load_policy_weights
+from townlet.policy.conflict_aware import ConflictAwarePolicy
 from townlet.sim import Scenario, scenario_from_dict
-from townlet.strategies.ppo import ExpertSource, PPOModule
-from townlet.telemetry.callback import TelemetryCallback, build_record, data_source_metrics
+from townlet.strategies.bc import BCModule
+from townlet.strategies.ppo import PPOModule
+
+log = logging.getLogger(__name__)
 
 
-def scenario_of(raw: dict[str, Any]) -> tuple[Scenario, str]:
+def scenario_of(config: TrainConfig) -> tuple[Scenario, str]:
     """The composed scenario, validated, and its group option name."""
     name = scenario_choice()
-    return scenario_from_dict(raw["scenario"], source=f"conf/scenario/{name}.yaml", name=name), name
+    scenario = scenario_from_dict(config.scenario, source=f"conf/scenario/{name}.yaml", name=name)
+    return scenario, name
 
 
-def build_datamodule(config: TrainConfig, raw: dict[str, Any]) -> L.LightningDataModule:
-    """Instantiate the datamodule from its ``_target_`` with what the config group cannot say."""
+# -- data ------------------------------------------------------------------------------------
+def build_datamodule(config: TrainConfig) -> L.LightningDataModule:
+    """Instantiate the data group's ``_target_`` with what the group cannot say itself."""
     extra: dict[str, Any] = {}
     if isinstance(config.data, ReplayDataConfig | MixedDataConfig):
         from townlet.data import EMBEDDED_MANIFEST
 
         extra["manifest"] = config.data.manifest or str(EMBEDDED_MANIFEST)
     if not isinstance(config.data, ReplayDataConfig):
-        extra["scenario"], extra["scenario_name"] = scenario_of(raw)
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(raw["data"], **extra)
+        extra["scenario"], extra["scenario_name"] = scenario_of(config)
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(
+        config.data.model_dump(by_alias=True), **extra
+    )
     return datamodule
 
 
-def build_module(
-    config: TrainConfig,
-    datamodule: Any,
-    ppo: PPOConfig | None = None,
-    *,
-    max_epochs: int | None = None,
-    network: Any = None,
-    expert: ExpertSource | None = None,
-    bc_weight: float = 0.0,
-) -> PPOModule:
-    """The PPO module, sized from the data (never from hard-coded numbers).
+def build_rollout_datamodule(config: TrainConfig) -> RolloutDataModule:
+    """Live rollouts of the scenario, sized by the data group (data=rollout or data=mixed).
 
-    ``ppo`` defaults to the run's strategy; anneal stages pass their own, with the shared
-    ``network`` and the ``expert`` data of the BC term.
+    data=replay sizes no rollouts; anneal's live stages then take data=rollout's own defaults
+    (``conf/data/rollout.yaml``) with the run's seed, as if ``data=rollout`` had been chosen.
     """
-    hyper = ppo or config.strategy
-    assert isinstance(hyper, PPOConfig)
-    return PPOModule(
-        strategy=hyper.model_dump(),
+    data = config.data if isinstance(config.data, LiveTownData) else rollout_defaults(config)
+    scenario, name = scenario_of(config)
+    return RolloutDataModule(scenario, data.ticks, data.num_towns, data.seed, name)
+
+
+def rollout_defaults(config: TrainConfig) -> RolloutDataConfig:
+    """``conf/data/rollout.yaml`` as composed for this run (its seed is the run's)."""
+    group = OmegaConf.load(Path(CONF_DIR) / "data" / "rollout.yaml")
+    group.seed = config.seed
+    return RolloutDataConfig.model_validate(OmegaConf.to_container(group, resolve=True))
+
+
+def build_replay_datamodule(
+    config: TrainConfig, manifest: str, batch_size: int
+) -> ReplayDataModule:
+    """Replay of ``manifest`` with the data group's replay options.
+
+    data=replay lends all of its options and data=mixed its batch size and seed; data=rollout
+    has none, so ``batch_size`` and the run's seed apply.
+    """
+    data = config.data
+    if isinstance(data, ReplayDataConfig):
+        return ReplayDataModule(manifest, **data.model_dump(exclude={"target", "manifest"}))
+    if isinstance(data, MixedDataConfig):
+        return ReplayDataModule(manifest, batch_size=data.batch_size, seed=data.seed)
+    return ReplayDataModule(manifest, batch_size=batch_size, seed=config.seed)
+
+
+# -- modules ---------------------------------------------------------------------------------
+def ppo_module_arguments(
+    config: TrainConfig, ppo: PPOConfig, datamodule: Any, max_epochs: int
+) -> dict[str, Any]:
+    """PPOModule's constructor arguments, sized from the data (never from hard-coded numbers)."""
+    return {
+        "strategy": ppo.model_dump(),
+        "policy": config.policy.model_dump(),
+        "map_shape": list(datamodule.map_shape),
+        "feature_dim": int(datamodule.feature_dim),
+        "action_dim": int(datamodule.action_dim),
+        "feature_names": list(datamodule.feature_names),
+        "seed": config.seed,
+        "max_epochs": max_epochs,
+    }
+
+
+def build_ppo_module(config: TrainConfig, ppo: PPOConfig, datamodule: Any) -> PPOModule:
+    """The run's PPO module; its policy starts from ``init_from``'s weights when one is given."""
+    module = PPOModule(**ppo_module_arguments(config, ppo, datamodule, config.trainer.max_epochs))
+    if ppo.init_from:
+        load_policy_weights(module.policy, Path(ppo.init_from), "strategy.init_from=")
+        log.info("policy initialised from %s", ppo.init_from)
+    return module
+
+
+def build_bc_module(
+    config: TrainConfig,
+    bc: BCConfig,
+    datamodule: BCDataModule,
+    network: ConflictAwarePolicy | None = None,
+) -> BCModule:
+    """The BC module, sized from the expert data; anneal hands in the network of its stages."""
+    return BCModule(
         policy=config.policy.model_dump(),
         map_shape=list(datamodule.map_shape),
-        feature_dim=int(datamodule.feature_dim),
-        action_dim=int(datamodule.action_dim),
-        feature_names=list(datamodule.feature_names),
-        seed=config.seed,
-        max_epochs=max_epochs or config.trainer.max_epochs,
+        feature_dim=datamodule.feature_dim,
+        action_dim=datamodule.action_dim,
+        batch_keys=datamodule.batch_keys(),
+        learning_rate=bc.learning_rate,
+        weight_decay=bc.weight_decay,
         network=network,
-        expert=expert,
-        bc_weight=bc_weight,
     )
 
 
-def build_callbacks(config: TrainConfig, raw: dict[str, Any]) -> list[L.Callback]:
+# -- callbacks, loggers, trainer -------------------------------------------------------------
+def build_callbacks(config: TrainConfig, extra: Sequence[L.Callback] = ()) -> list[L.Callback]:
+    """``extra`` (from Python callers) first, then the callbacks group's, in its order."""
     run_info: dict[str, Any] = {"strategy": config.strategy.name, "seed": config.seed}
     if not isinstance(config.data, ReplayDataConfig):
         run_info["scenario"] = scenario_choice()
-    callbacks: list[L.Callback] = []
-    for name, spec in (raw.get("callbacks") or {}).items():
-        extra = {"run_info": run_info} if name == "telemetry" else {}
-        callback = hydra.utils.instantiate(spec, **extra)
+    callbacks = list(extra)
+    for name, spec in config.callbacks.model_dump(by_alias=True).items():
+        if spec is None:  # switched off, e.g. callbacks.model_checkpoint=null
+            continue
+        arguments = {"run_info": run_info} if name == "telemetry" else {}
+        callback = hydra.utils.instantiate(spec, **arguments)
         # trainer.enable_progress_bar=false wins over the callbacks group's progress bar.
         if isinstance(callback, ProgressBar) and not config.trainer.enable_progress_bar:
             continue
@@ -87,16 +162,21 @@ def build_callbacks(config: TrainConfig, raw: dict[str, Any]) -> list[L.Callback
     return callbacks
 
 
+def build_loggers(config: TrainConfig) -> list[Logger]:
+    """The logger group's Lightning loggers (none with logger=none)."""
+    return [
+        hydra.utils.instantiate(spec.model_dump(by_alias=True)) for spec in config.logger.values()
+    ]
+
+
 def build_trainer(
     config: TrainConfig,
-    raw: dict[str, Any],
     callbacks: list[L.Callback],
-    reload_data: bool = False,
+    loggers: list[Logger],
+    datamodule: Any,
     max_epochs: int | None = None,
 ) -> L.Trainer:
-    """The Trainer; BC and anneal stages pass their own ``max_epochs``."""
-    loggers = [hydra.utils.instantiate(spec) for spec in (raw.get("logger") or {}).values()]
-    has_checkpoint = any(isinstance(cb, ModelCheckpoint) for cb in callbacks)
+    """The Trainer for one fit; BC and anneal stages pass their own ``max_epochs``."""
     options = config.trainer.model_dump()
     if max_epochs is not None:
         options["max_epochs"] = max_epochs
@@ -105,28 +185,9 @@ def build_trainer(
         **trainer_device_kwargs(config.device),
         logger=loggers or False,
         callbacks=callbacks,
-        enable_checkpointing=has_checkpoint,
+        enable_checkpointing=any(isinstance(cb, ModelCheckpoint) for cb in callbacks),
         default_root_dir=config.paths.output_dir,
         num_sanity_val_steps=0,
         # Mixed schedules change the epoch's length, so Lightning must ask for data every epoch.
-        reload_dataloaders_every_n_epochs=1 if reload_data else 0,
-    )
-
-
-def result_record(
-    module: PPOModule, datamodule: Any, callbacks: list[L.Callback], epochs: int, seconds: float
-) -> dict[str, Any]:
-    """The last telemetry record, or one built the same way when telemetry is switched off."""
-    for callback in callbacks:
-        if isinstance(callback, TelemetryCallback) and callback.last_record is not None:
-            return callback.last_record
-    metrics = module.epoch_metrics()
-    counters = {"steps": module.agent_steps, "log_stream_offset": epochs, "cycle_id": -1}
-    return build_record(
-        metrics,
-        data_source_metrics(datamodule),
-        epoch=epochs,
-        duration=seconds / max(epochs, 1),
-        counters=counters,
-        run_info={},
+        reload_dataloaders_every_n_epochs=int(getattr(datamodule, "reload_every_epoch", False)),
     )

@@ -130,12 +130,14 @@ def pearson_from_sums(n: float, sx: float, sy: float, sxx: float, syy: float, sx
     return float(cov / math.sqrt(var_x * var_y))
 
 
-def explained_variance(values: Tensor, returns: Tensor) -> float:
-    """1 - Var[R - V] / Var[R] (SB3's definition); NaN-free: 0 when Var[R] is 0."""
-    var_returns = returns.var(unbiased=False)
-    if float(var_returns) == 0.0:
-        return 0.0
-    return float(1.0 - (returns - values).var(unbiased=False) / var_returns)
+def explained_variance_from_sums(
+    n: float, s_returns: float, s_returns_sq: float, s_residual: float, s_residual_sq: float
+) -> float:
+    """1 - Var[R - V] / Var[R] (SB3's definition) from running sums of R, R^2, R - V and
+    (R - V)^2 over n transitions (population variances); 0 when Var[R] is ~0."""
+    var_returns = s_returns_sq / n - (s_returns / n) ** 2
+    var_residual = s_residual_sq / n - (s_residual / n) ** 2
+    return 1.0 - var_residual / var_returns if var_returns > 1e-12 else 0.0
 
 
 def assert_finite(tensor: Tensor, what: str, dataset: str, batch_index: int) -> None:

@@ -7,7 +7,7 @@ checkpoints and loggers; the maths lives in :mod:`townlet.strategies.losses`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 import lightning as L
 import torch
@@ -22,14 +22,22 @@ from townlet.strategies.ppo_stats import EpochStats
 FLAT_KEYS = ("map", "features", "actions", "old_log_probs", "action_mask")
 
 
-class ExpertSource(Protocol):
-    """Expert transitions for the BC term of anneal PPO stages (``BCDataModule``)."""
+class MinibatchLoss(NamedTuple):
+    """One minibatch's loss and the terms and ratios its telemetry is computed from."""
 
-    def expert_batch(self, size: int, generator: torch.Generator) -> dict[str, Tensor]: ...
+    total: Tensor
+    policy: Tensor
+    value: Tensor
+    entropy: Tensor  # mean entropy of the policy on the minibatch
+    new_log_probs: Tensor
+    ratio: Tensor
 
 
 class PPOModule(L.LightningModule):
     """Proximal Policy Optimisation on dataset batches of whole trajectories."""
+
+    # Constructor arguments that are objects rather than plain containers: not hyperparameters.
+    unsaved_arguments: tuple[str, ...] = ("network",)
 
     def __init__(
         self,
@@ -42,18 +50,14 @@ class PPOModule(L.LightningModule):
         seed: int = 0,
         max_epochs: int = 1,
         network: ConflictAwarePolicy | None = None,
-        expert: ExpertSource | None = None,
-        bc_weight: float = 0.0,
     ) -> None:
         super().__init__()
         # Plain containers only, so checkpoints load with torch.load(weights_only=True).
-        self.save_hyperparameters(ignore=["network", "expert"])
+        self.save_hyperparameters(ignore=list(self.unsaved_arguments))
         self.automatic_optimization = False
         self.ppo = PPOConfig.model_validate(strategy)
         # Anneal hands one network from stage to stage; otherwise the module builds its own.
         self.policy = network or build_policy(policy, map_shape, feature_dim, action_dim)
-        self.expert = expert
-        self.bc_weight = bc_weight
         self.stats = EpochStats(
             rivalry_index=feature_names.index("rivalry_max"),
             avoid_index=feature_names.index("rivalry_avoid_count"),
@@ -114,79 +118,83 @@ class PPOModule(L.LightningModule):
             flat["old_values"],
             flat["features"],
         )
-        self.stats.add_episodes(rewards, dones)
+        if "valid" not in batch:
+            # Replay episodes are seen only here; live rollouts report theirs from the collector,
+            # which follows each episode across collections (see merge_epoch_metrics).
+            self.stats.add_episodes(rewards, dones)
         self._update(flat)
         self.agent_steps += int(flat["rewards"].numel())
 
     def _update(self, flat: dict[str, Tensor]) -> None:
         """``num_epochs`` passes of clipped-surrogate minibatch updates over one batch."""
-        advantages, returns, old_values = flat["advantages"], flat["returns"], flat["old_values"]
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)  # one optimiser, configured above
-        hp = self.ppo
-        size, _ = losses.minibatch_plan(advantages.numel(), hp.mini_batch_size, hp.num_mini_batches)
+        count, device = flat["advantages"].numel(), flat["advantages"].device
+        size, _ = losses.minibatch_plan(count, self.ppo.mini_batch_size, self.ppo.num_mini_batches)
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        for _ in range(hp.num_epochs):
-            for index in losses.minibatch_indices(advantages.numel(), size, self.minibatch_rng):
-                index = index.to(advantages.device, non_blocking=True)
-                mask = flat["action_mask"][index] if "action_mask" in flat else None
-                new_log_probs, entropy, new_values = self.policy.evaluate_actions(
-                    flat["map"][index], flat["features"][index], flat["actions"][index], mask
-                )
-                old_log_probs = flat["old_log_probs"][index]
-                mb_advantages = advantages[index]
-                ratio = losses.probability_ratio(new_log_probs, old_log_probs)
-                policy_loss = losses.clipped_surrogate_loss(ratio, mb_advantages, hp.clip_param)
-                value_loss = losses.clipped_value_loss(
-                    new_values, old_values[index], returns[index], hp.value_clip
-                )
-                mean_entropy = entropy.mean()
-                loss = losses.ppo_total_loss(
-                    policy_loss, value_loss, mean_entropy, hp.value_loss_coef, hp.entropy_coef
-                )
-                if self.expert is not None:  # anneal PPO stages only; plain PPO skips it
-                    loss = loss + self._bc_term(index.numel(), advantages.device)
-                optimizer.zero_grad(set_to_none=True)
-                self.manual_backward(loss)
-                # Measured before clipping, and even when clipping is off (max_grad_norm = 0).
-                grad_norm = torch.nn.utils.get_total_norm(
-                    [p.grad for p in params if p.grad is not None]
-                )
-                if hp.max_grad_norm > 0:
-                    self.clip_gradients(
-                        optimizer.optimizer,
-                        gradient_clip_val=hp.max_grad_norm,
-                        gradient_clip_algorithm="norm",
-                    )
-                optimizer.step()
+        for _ in range(self.ppo.num_epochs):
+            for index in losses.minibatch_indices(count, size, self.minibatch_rng):
+                index = index.to(device, non_blocking=True)
+                minibatch = {key: value[index] for key, value in flat.items()}
+                loss = self.minibatch_loss(minibatch)
+                grad_norm = self._step(optimizer, loss.total, params)
                 with torch.no_grad():
-                    self.stats.add_minibatch(
-                        loss_policy=policy_loss,
-                        loss_value=value_loss,
-                        loss_entropy=mean_entropy,
-                        loss_total=loss,
-                        kl_divergence=losses.approx_kl_old(new_log_probs, old_log_probs),
-                        approx_kl=losses.approx_kl_k3(ratio),
-                        clip_fraction=losses.clip_fraction(ratio, hp.clip_param),
-                        grad_norm=grad_norm,
-                        adv_mean=mb_advantages.mean(),
-                        adv_std=mb_advantages.std(unbiased=False),
-                    )
+                    self._record_minibatch(minibatch, loss, grad_norm)
 
-    def current_bc_weight(self) -> float:
-        """bc_weight, annealed linearly to 0 across this module's epochs."""
-        total = max(1, int(self.hparams["max_epochs"]))
-        return self.bc_weight * max(0.0, 1.0 - self.current_epoch / total)
+    def minibatch_loss(self, minibatch: dict[str, Tensor]) -> MinibatchLoss:
+        """The PPO loss of one minibatch (DESIGN §6.2 step 4), with the terms telemetry reports."""
+        hp = self.ppo
+        new_log_probs, entropy, new_values = self.policy.evaluate_actions(
+            minibatch["map"],
+            minibatch["features"],
+            minibatch["actions"],
+            minibatch.get("action_mask"),
+        )
+        ratio = losses.probability_ratio(new_log_probs, minibatch["old_log_probs"])
+        policy_loss = losses.clipped_surrogate_loss(ratio, minibatch["advantages"], hp.clip_param)
+        value_loss = losses.clipped_value_loss(
+            new_values, minibatch["old_values"], minibatch["returns"], hp.value_clip
+        )
+        mean_entropy = entropy.mean()
+        total = losses.ppo_total_loss(
+            policy_loss, value_loss, mean_entropy, hp.value_loss_coef, hp.entropy_coef
+        )
+        return MinibatchLoss(total, policy_loss, value_loss, mean_entropy, new_log_probs, ratio)
 
-    def _bc_term(self, size: int, device: torch.device) -> Tensor:
-        """weight x cross-entropy on an expert minibatch (anneal PPO stages), else 0."""
-        weight = self.current_bc_weight()
-        if self.expert is None or weight <= 0:
-            return torch.zeros((), device=device)  # the weight has annealed to 0
-        batch = self.expert.expert_batch(size, self.minibatch_rng)
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logits, _ = self.policy(batch["map"], batch["features"], batch.get("action_mask"))
-        return weight * losses.behaviour_cloning_loss(logits, batch["actions"])
+    def _step(
+        self, optimizer: LightningOptimizer, loss: Tensor, params: list[torch.nn.Parameter]
+    ) -> Tensor:
+        """One optimiser step on ``loss``; returns the gradient norm measured before clipping."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        # Measured before clipping, and even when clipping is off (max_grad_norm = 0).
+        grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        if self.ppo.max_grad_norm > 0:
+            self.clip_gradients(
+                optimizer.optimizer,
+                gradient_clip_val=self.ppo.max_grad_norm,
+                gradient_clip_algorithm="norm",
+            )
+        optimizer.step()
+        return grad_norm
+
+    def _record_minibatch(
+        self, minibatch: dict[str, Tensor], loss: MinibatchLoss, grad_norm: Tensor
+    ) -> None:
+        """Add one minibatch update's numbers to the epoch's telemetry statistics."""
+        old_log_probs, advantages = minibatch["old_log_probs"], minibatch["advantages"]
+        self.stats.add_minibatch(
+            loss_policy=loss.policy,
+            loss_value=loss.value,
+            loss_entropy=loss.entropy,
+            loss_total=loss.total,
+            kl_divergence=losses.approx_kl_old(loss.new_log_probs, old_log_probs),
+            approx_kl=losses.approx_kl_k3(loss.ratio),
+            clip_fraction=losses.clip_fraction(loss.ratio, self.ppo.clip_param),
+            grad_norm=grad_norm,
+            adv_mean=advantages.mean(),
+            adv_std=advantages.std(unbiased=False),
+        )
 
     def on_train_epoch_end(self) -> None:
         scheduler = self.lr_schedulers()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from townlet.strategies.losses import ADV_EPS, pearson_from_sums
+from townlet.strategies.losses import ADV_EPS, explained_variance_from_sums, pearson_from_sums
 
 MINIBATCH_KEYS = (
     "loss_policy",
@@ -23,9 +23,18 @@ MINIBATCH_KEYS = (
     "adv_mean",
     "adv_std",
 )
-# Running sums for Pearson(reward, advantage) and explained variance:
-# n, sum r, sum a, sum r^2, sum a^2, sum r*a, sum R, sum R^2, sum (R-V), sum (R-V)^2.
-_SUMS = 10
+# The conflict features' mean and max per batch, reported as their epoch means, conflict.<name>_avg.
+CONFLICT_COLUMNS = (
+    "rivalry_max_mean",
+    "rivalry_max_max",
+    "rivalry_avoid_count_mean",
+    "rivalry_avoid_count_max",
+)
+# One row per dataset batch: the raw advantage std, whether it was ~0, and the conflict columns.
+BATCH_COLUMNS = ("adv_raw_std", "adv_zero_std", *CONFLICT_COLUMNS)
+# Running sums for Pearson(reward r, advantage a) and the explained variance of returns R by the
+# old values V: n, sum r, sum a, sum r^2, sum a^2, sum r*a, sum R, sum R^2, sum R-V, sum (R-V)^2.
+SUM_COLUMNS = ("n", "r", "a", "rr", "aa", "ra", "ret", "ret_sq", "res", "res_sq")
 
 
 class EpochStats:
@@ -57,41 +66,40 @@ class EpochStats:
         self.transitions += int(rewards.numel())
         rivalry = features[:, self.rivalry_index]
         avoid = features[:, self.avoid_index]
-        self.batch_rows.append(
-            torch.stack(
-                [
-                    raw_advantage_std,
-                    (raw_advantage_std < ADV_EPS).to(raw_advantage_std.dtype),
-                    rivalry.mean(),
-                    rivalry.max(),
-                    avoid.mean(),
-                    avoid.max(),
-                ]
-            ).detach()
-        )
+        row = {
+            "adv_raw_std": raw_advantage_std,
+            "adv_zero_std": (raw_advantage_std < ADV_EPS).to(raw_advantage_std.dtype),
+            "rivalry_max_mean": rivalry.mean(),
+            "rivalry_max_max": rivalry.max(),
+            "rivalry_avoid_count_mean": avoid.mean(),
+            "rivalry_avoid_count_max": avoid.max(),
+        }
+        self.batch_rows.append(torch.stack([row[key] for key in BATCH_COLUMNS]).detach())
         r, a = rewards.double(), advantages.double()
         residual = (returns - old_values).double()
-        batch_sums = torch.stack(
-            [
-                torch.tensor(float(r.numel()), dtype=torch.float64, device=r.device),
-                r.sum(),
-                a.sum(),
-                (r * r).sum(),
-                (a * a).sum(),
-                (r * a).sum(),
-                returns.double().sum(),
-                (returns.double() ** 2).sum(),
-                residual.sum(),
-                (residual**2).sum(),
-            ]
-        ).detach()
+        sums = {
+            "n": torch.tensor(float(r.numel()), dtype=torch.float64, device=r.device),
+            "r": r.sum(),
+            "a": a.sum(),
+            "rr": (r * r).sum(),
+            "aa": (a * a).sum(),
+            "ra": (r * a).sum(),
+            "ret": returns.double().sum(),
+            "ret_sq": (returns.double() ** 2).sum(),
+            "res": residual.sum(),
+            "res_sq": (residual**2).sum(),
+        }
+        batch_sums = torch.stack([sums[key] for key in SUM_COLUMNS]).detach()
         self.sums = batch_sums if self.sums is None else self.sums + batch_sums
 
     def add_episodes(self, rewards: Tensor, dones: Tensor) -> None:
         """Returns and lengths of episodes that end inside a [B, T] batch.
 
         An episode is counted from the start of its row (or the previous done) to its done, so
-        one that began before the sample starts is counted from the sample's first step.
+        one that began before the sample starts is counted from the sample's first step. These
+        are the episode statistics of recorded data; a live data source follows its episodes
+        across collections and reports its own, which the telemetry record prefers
+        (``townlet.telemetry.callback.merge_epoch_metrics``).
         """
         steps = rewards.shape[-1]
         done_int = dones.long()
@@ -122,47 +130,44 @@ class EpochStats:
             "transitions": float(self.transitions),
         }
         if self.minibatches:
-            table = torch.stack(self.minibatches).cpu().double()
-            for column, key in enumerate(MINIBATCH_KEYS):
-                out[key] = float(table[:, column].mean())
-            clip, grad, kl = (
-                table[:, MINIBATCH_KEYS.index(k)]
-                for k in ("clip_fraction", "grad_norm", "kl_divergence")
-            )
-            entropy = table[:, MINIBATCH_KEYS.index("loss_entropy")]
-            out.update(
-                clip_fraction_max=float(clip.max()),
-                clip_triggered_minibatches=float((clip > 0).sum()),
-                grad_norm_max=float(grad.max()),
-                kl_divergence_max=float(kl.abs().max()),
-                batch_entropy_mean=float(entropy.mean()),
-                batch_entropy_std=float(entropy.std(unbiased=False)),
-            )
+            out.update(self._minibatch_summary())
         if self.batch_rows:
-            rows = torch.stack(self.batch_rows).cpu().double()
-            out.update(
-                adv_min_std=float(rows[:, 0].min()),
-                adv_zero_std_batches=float(rows[:, 1].sum()),
-            )
-            for column, key in enumerate(
-                (
-                    "rivalry_max_mean",
-                    "rivalry_max_max",
-                    "rivalry_avoid_count_mean",
-                    "rivalry_avoid_count_max",
-                ),
-                start=2,
-            ):
-                out[f"conflict.{key}_avg"] = float(rows[:, column].mean())
+            out.update(self._batch_summary())
         if self.sums is not None:
-            n, sr, sa, srr, saa, sra, s_ret, s_ret2, s_res, s_res2 = self.sums.cpu().tolist()
-            out["reward_advantage_corr"] = pearson_from_sums(n, sr, sa, srr, saa, sra)
-            var_returns = s_ret2 / n - (s_ret / n) ** 2
-            var_residual = s_res2 / n - (s_res / n) ** 2
-            out["explained_variance"] = (
-                1.0 - var_residual / var_returns if var_returns > 1e-12 else 0.0
+            sums = dict(zip(SUM_COLUMNS, self.sums.cpu().tolist(), strict=True))
+            out["reward_advantage_corr"] = pearson_from_sums(
+                sums["n"], sums["r"], sums["a"], sums["rr"], sums["aa"], sums["ra"]
+            )
+            out["explained_variance"] = explained_variance_from_sums(
+                sums["n"], sums["ret"], sums["ret_sq"], sums["res"], sums["res_sq"]
             )
         out.update(self._episode_summary())
+        return out
+
+    def _minibatch_summary(self) -> dict[str, float]:
+        table = torch.stack(self.minibatches).cpu().double()
+        column = dict(zip(MINIBATCH_KEYS, table.unbind(dim=1), strict=True))
+        out = {key: float(column[key].mean()) for key in MINIBATCH_KEYS}
+        clip, entropy = column["clip_fraction"], column["loss_entropy"]
+        out.update(
+            clip_fraction_max=float(clip.max()),
+            clip_triggered_minibatches=float((clip > 0).sum()),
+            grad_norm_max=float(column["grad_norm"].max()),
+            kl_divergence_max=float(column["kl_divergence"].abs().max()),
+            batch_entropy_mean=float(entropy.mean()),
+            batch_entropy_std=float(entropy.std(unbiased=False)),
+        )
+        return out
+
+    def _batch_summary(self) -> dict[str, float]:
+        rows = torch.stack(self.batch_rows).cpu().double()
+        column = dict(zip(BATCH_COLUMNS, rows.unbind(dim=1), strict=True))
+        out = {
+            "adv_min_std": float(column["adv_raw_std"].min()),
+            "adv_zero_std_batches": float(column["adv_zero_std"].sum()),
+        }
+        for key in CONFLICT_COLUMNS:
+            out[f"conflict.{key}_avg"] = float(column[key].mean())
         return out
 
     def _episode_summary(self) -> dict[str, float]:

@@ -31,6 +31,8 @@ from townlet.telemetry.writer import NDJSONWriter
 log = logging.getLogger(__name__)
 BC_STREAM = "telemetry_bc.ndjson"
 
+# Episode statistics (SB3's rollout/ep_rew_mean and rollout/ep_len_mean): see merge_epoch_metrics.
+EPISODE_KEYS = ("ep_rew_mean", "ep_len_mean")
 # Counters a data source without a live town reports as zero (DESIGN §7.1).
 _EVENT_KEYS = (
     "rollout_ticks",
@@ -51,6 +53,25 @@ def data_source_metrics(datamodule: Any) -> dict[str, Any]:
     return metrics
 
 
+def merge_epoch_metrics(metrics: dict[str, float], source: dict[str, Any]) -> dict[str, Any]:
+    """The module's PPO numbers and the data source's fields as one mapping.
+
+    The two report different keys, except the episode statistics: the module measures the
+    episodes that end inside the batches it trained on, while a live data source follows every
+    episode across collections (SB3's window of the last 100), which no single batch shows. The
+    source's statistics are used when it reports them, else the module's (replay data). Any
+    other key reported by both is a bug, not a choice to make here.
+    """
+    shared = (metrics.keys() & source.keys()) - set(EPISODE_KEYS)
+    if shared:
+        raise ValueError(f"the module and the data source both report {sorted(shared)}")
+    episodes = source if any(key in source for key in EPISODE_KEYS) else metrics
+    merged = {key: value for key, value in metrics.items() if key not in EPISODE_KEYS}
+    merged.update((key, value) for key, value in source.items() if key not in EPISODE_KEYS)
+    merged.update((key, episodes[key]) for key in EPISODE_KEYS if key in episodes)
+    return merged
+
+
 def build_record(
     metrics: dict[str, float],
     source: dict[str, Any],
@@ -60,12 +81,10 @@ def build_record(
     counters: dict[str, Any],
     run_info: dict[str, Any],
 ) -> dict[str, Any]:
-    """One validated record: run info, data source fields, PPO numbers and stream counters."""
-    # The data source wins over the module: live towns know their real episode statistics.
+    """One validated record: run info, PPO numbers and data source fields, stream counters."""
     record = {
         **run_info,
-        **metrics,
-        **source,
+        **merge_epoch_metrics(metrics, source),
         **counters,
         "epoch": epoch,
         "telemetry_version": TELEMETRY_VERSION,

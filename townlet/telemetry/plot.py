@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from townlet.telemetry.command import run_command, say, tool_prog
 from townlet.telemetry.streams import (
     ToolError,
     iter_records,
     number,
-    run_tool,
-    say,
     stream_paths,
 )
 
@@ -167,9 +166,10 @@ def _panel(ax: Any, runs: list[Run], keys: tuple[str, ...], colours: list[str]) 
         )
 
 
-def build_parser(prog: str = f"python -m townlet.telemetry {PROG}") -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Plot PPO telemetry curves of one or more runs into a PNG."
+        prog=prog or tool_prog(PROG),
+        description="Plot PPO telemetry curves of one or more runs into a PNG.",
     )
     parser.add_argument("logs", nargs="+", type=Path, metavar="LOG", help="NDJSON log(s)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="PNG to write")
@@ -198,9 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog) if prog else build_parser()
-    args = parser.parse_args(argv)
-    return run_tool(PROG, lambda: run(args))
+    return run_command(PROG, build_parser(prog), argv, run)
 
 
 if __name__ == "__main__":

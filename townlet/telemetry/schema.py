@@ -1,29 +1,22 @@
 """The telemetry record schema (DESIGN §7.1): key sets, pydantic records and the validator's rules.
 
-This module is the single definition of a PPO/BC telemetry record. The writer side builds records
-with :class:`TelemetryRecord` / :class:`BCRecord`; the validator side checks arbitrary parsed JSON
-lines with :func:`record_problems`, which applies the older Townlet system's validator rules so
-logs move both ways between the two systems. Torch-free by design (DESIGN §2).
+The writer side builds records with :class:`TelemetryRecord` / :class:`BCRecord` (the PPO record's
+fields are declared once, in :mod:`townlet.dto.epoch_record`, which the PPO result shares); the
+validator side checks arbitrary parsed JSON lines with :func:`record_problems`, which applies the
+older Townlet system's validator rules so logs move both ways between the two systems. Torch-free
+by design (DESIGN §2).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Self, TypeGuard
+from typing import Literal, TypeGuard
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict
 
-TELEMETRY_VERSION = 1.1
+from townlet.dto.epoch_record import TELEMETRY_VERSION, Num, NumericRecord, PPOEpochRecord
+
 SUPPORTED_VERSIONS: tuple[float, ...] = (1.0, 1.1)
 DATA_MODES: tuple[str, ...] = ("replay", "rollout", "mixed")
 
@@ -91,164 +84,20 @@ BC_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _to_float(value: object) -> object:
-    """Accept anything number-like (numpy scalars, 0-d tensors, bools) but never a string.
+class TelemetryRecord(PPOEpochRecord):
+    """One PPO epoch record at telemetry_version 1.1, exactly as townlet writes it.
 
-    pydantic's lax float would parse "1.5"; a string where a number belongs is a producer bug.
+    The fields are :class:`~townlet.dto.epoch_record.PPOEpochRecord`'s; a stream record also
+    keeps any other (finite) key the module or data source reports, such as ``approx_kl``.
     """
-    if isinstance(value, str | bytes):
-        raise ValueError(f"must be a number, got the string {value!r}")
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if hasattr(value, "__float__"):  # e.g. a 0-d torch tensor, without importing torch
-        try:
-            return float(value)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"must be a single number, got {type(value).__name__}") from err
-    return value  # let pydantic report the type error
+
+    model_config = ConfigDict(extra="allow")
 
 
-Num = Annotated[float, BeforeValidator(_to_float)]
-
-
-class _FloatRecord(BaseModel):
-    """Shared behaviour: finite numbers only, extra keys kept, JSON with every number a float."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _finite(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            name = info.field_name or "?"
-            field = cls.model_fields.get(name)
-            key = field.alias if field is not None and field.alias else name
-            raise ValueError(f"{key} must be a finite number, got {value!r}")
-        return value
-
-    # Subclasses declare `telemetry_version` themselves so it sits in DESIGN's key order.
-    @field_validator("telemetry_version", mode="after", check_fields=False)
-    @classmethod
-    def _version(cls, value: float) -> float:
-        if value != TELEMETRY_VERSION:
-            raise ValueError(f"telemetry_version must be {TELEMETRY_VERSION}, got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _finite_extras(self) -> Self:
-        # Extra keys skip field validation, so check them here: NaN must never reach the file.
-        for key, value in (self.model_extra or {}).items():
-            if isinstance(value, numbers.Real) and not math.isfinite(float(value)):
-                raise ValueError(f"{key} must be a finite number, got {value!r}")
-        return self
-
-    def to_json_dict(self) -> dict[str, object]:
-        """The flat NDJSON object: dotted keys literal, every number (ints, bools) a float."""
-        dumped = self.model_dump(by_alias=True, exclude_none=True)
-        return {key: _as_json_value(value) for key, value in dumped.items()}
-
-
-def _as_json_value(value: object) -> object:
-    if isinstance(value, numbers.Real):  # bool, int and numpy scalars included
-        return float(value)
-    return value
-
-
-class TelemetryRecord(_FloatRecord):
-    """One PPO epoch record at telemetry_version 1.1, exactly as townlet writes it."""
-
-    # Required since 1.0.
-    epoch: Num
-    updates: Num
-    transitions: Num
-    loss_policy: Num
-    loss_value: Num
-    loss_entropy: Num
-    loss_total: Num
-    clip_fraction: Num
-    clip_fraction_max: Num
-    clip_triggered_minibatches: Num
-    adv_mean: Num
-    adv_std: Num
-    adv_zero_std_batches: Num
-    adv_min_std: Num
-    grad_norm: Num
-    kl_divergence: Num
-    telemetry_version: Num = TELEMETRY_VERSION
-    lr: Num
-    steps: Num
-    conflict_rivalry_max_mean_avg: Num = Field(alias="conflict.rivalry_max_mean_avg")
-    conflict_rivalry_max_max_avg: Num = Field(alias="conflict.rivalry_max_max_avg")
-    conflict_rivalry_avoid_count_mean_avg: Num = Field(
-        alias="conflict.rivalry_avoid_count_mean_avg"
-    )
-    conflict_rivalry_avoid_count_max_avg: Num = Field(alias="conflict.rivalry_avoid_count_max_avg")
-    # Required since 1.1.
-    epoch_duration_sec: Num
-    data_mode: Literal["replay", "rollout", "mixed"]
-    cycle_id: Num
-    batch_entropy_mean: Num
-    batch_entropy_std: Num
-    grad_norm_max: Num
-    kl_divergence_max: Num
-    reward_advantage_corr: Num
-    rollout_ticks: Num
-    log_stream_offset: Num
-    queue_conflict_events: Num
-    queue_conflict_intensity_sum: Num
-    # Always written by townlet (the watch tool needs them).
-    shared_meal_events: Num
-    late_help_events: Num
-    shift_takeover_events: Num
-    chat_success_events: Num
-    chat_failure_events: Num
-    chat_quality_mean: Num
-    utility_outage_events: Num
-    shower_complete_events: Num
-    sleep_complete_events: Num
-    # Optional: only when the data carries per-sample metrics.
-    baseline_sample_count: Num | None = None
-    baseline_reward_mean: Num | None = None
-    baseline_reward_sum: Num | None = None
-    baseline_reward_sum_mean: Num | None = None
-    baseline_log_prob_mean: Num | None = None
-    # Optional: anneal PPO stages. Flags are written as 0.0/1.0 (the old watch tool reads bool(x)).
-    anneal_cycle: Num | None = None
-    anneal_stage: str | None = None
-    anneal_dataset: str | None = None
-    anneal_bc_accuracy: Num | None = None
-    anneal_bc_threshold: Num | None = None
-    anneal_bc_passed: Num | None = None
-    anneal_loss_baseline: Num | None = None
-    anneal_queue_baseline: Num | None = None
-    anneal_intensity_baseline: Num | None = None
-    anneal_loss_flag: Num | None = None
-    anneal_queue_flag: Num | None = None
-    anneal_intensity_flag: Num | None = None
-    # Optional townlet additions.
-    run_id: str | None = None
-    strategy: str | None = None
-    scenario: str | None = None
-    seed: Num | None = None
-    agent_steps: Num | None = None
-    optimizer_steps: Num | None = None
-    explained_variance: Num | None = None
-    ep_rew_mean: Num | None = None
-    ep_len_mean: Num | None = None
-    fps: Num | None = None
-    # Optional: the KPIs of the agent-days completed in the epoch's rollout (DESIGN §13).
-    kpi_self_sufficiency: Num | None = Field(None, alias="kpi.self_sufficiency")
-    kpi_lateness_rate: Num | None = Field(None, alias="kpi.lateness_rate")
-    kpi_attendance: Num | None = Field(None, alias="kpi.attendance")
-    kpi_tie_share: Num | None = Field(None, alias="kpi.tie_share")
-    kpi_conflict_escalation: Num | None = Field(None, alias="kpi.conflict_escalation")
-    faints_per_agent_day: Num | None = None
-    conflicts_per_agent_day: Num | None = None
-    agent_days: Num | None = None
-
-
-class BCRecord(_FloatRecord):
+class BCRecord(NumericRecord):
     """One BC epoch record, written to ``telemetry_bc.ndjson`` beside the PPO stream."""
+
+    model_config = ConfigDict(extra="allow")
 
     record: Literal["bc"] = "bc"
     epoch: Num

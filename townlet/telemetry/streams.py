@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -168,45 +166,6 @@ def load_baseline(path: Path) -> Record:
     if not isinstance(payload, dict):
         raise ToolError(f"baseline {path}: expected a JSON object, got {_json_type(payload)}")
     return payload
-
-
-def say(message: str, *, err: bool = False) -> None:
-    """Print one line, flushed, so stdout and stderr interleave in the order they happened."""
-    stream = sys.stderr if err else sys.stdout
-    if not err:
-        sys.stderr.flush()
-    else:
-        sys.stdout.flush()
-    print(message, file=stream, flush=True)
-
-
-def run_tool(prog: str, body: Callable[[], int]) -> int:
-    """Run a tool's body: one-line errors, quiet Ctrl-C and closed pipes, never a traceback.
-
-    As everywhere in townlet (DESIGN §12), ``HYDRA_FULL_ERROR=1`` shows the traceback of an
-    unexpected error instead of its one line.
-    """
-    try:
-        return body()
-    except ToolError as err:
-        say(f"{prog}: {err}", err=True)
-        return err.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, keep Python's exit flush silent,
-        # and exit as a tool killed by SIGPIPE would (128 + 13), not as a failed check.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
-    except OSError as err:  # e.g. a read error on a failing disk, mid-file
-        say(f"{prog}: {err.filename or 'error'}: {err.strerror or err}", err=True)
-        return 1
-    except Exception as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        say(f"{prog}: internal error: {type(err).__name__}: {err}", err=True)
-        return 1
 
 
 class Follower:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from townlet.telemetry.command import run_command, say, tool_prog
 from townlet.telemetry.schema import BASELINE_KEYS, record_problems
 from townlet.telemetry.streams import (
     Record,
@@ -28,16 +29,14 @@ from townlet.telemetry.streams import (
     number,
     open_log,
     parse_line,
-    run_tool,
-    say,
 )
 
 PROG = "validate"
 
 
-def build_parser(prog: str = f"python -m townlet.telemetry {PROG}") -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog,
+        prog=prog or tool_prog(PROG),
         description="Validate PPO telemetry NDJSON logs (telemetry_version 1.0/1.1) line by line "
         "and report drift of the baseline_* keys against a baseline.",
     )
@@ -231,14 +230,15 @@ def check_file(path: Path, args: argparse.Namespace, baseline: dict[str, float] 
     return ok
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog) if prog else build_parser()
-    args = parser.parse_args(argv)
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.drift_threshold is not None and args.baseline is None:
         parser.error("--drift-threshold needs --baseline")
     if args.drift_threshold is not None and not args.drift_threshold >= 0:
         parser.error("--drift-threshold must be >= 0")
-    return run_tool(PROG, lambda: check(args))
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(PROG, build_parser(prog), argv, check, check_options)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from townlet.telemetry.columns import MetricColumn
+from townlet.telemetry.command import run_command, say, tool_prog
 from townlet.telemetry.schema import ANNEAL_KEYS, KPI_KEYS
 from townlet.telemetry.streams import (
     Follower,
@@ -28,30 +30,28 @@ from townlet.telemetry.streams import (
     fmt_epoch,
     number,
     parse_line,
-    run_tool,
-    say,
 )
 
 PROG = "watch"
 
-# (NDJSON key, label in the text line, decimals): the old telemetry_watch.py's labels, so grep
-# patterns written for it keep working; clip_fraction is townlet's addition.
-FIELDS: tuple[tuple[str, str, int], ...] = (
-    ("loss_total", "loss_total", 6),
-    ("kl_divergence", "kl_divergence", 6),
-    ("grad_norm", "grad_norm", 6),
-    ("batch_entropy_mean", "entropy_mean", 6),
-    ("clip_fraction", "clip_fraction", 4),
-    ("reward_advantage_corr", "reward_adv_corr", 6),
-    ("queue_conflict_events", "queue_events", 1),
-    ("queue_conflict_intensity_sum", "queue_intensity_sum", 2),
-    ("shared_meal_events", "shared_meals", 1),
-    ("late_help_events", "late_help", 1),
-    ("shift_takeover_events", "shift_takeovers", 1),
-    ("chat_success_events", "chat_success", 1),
-    ("chat_failure_events", "chat_failure", 1),
-    ("chat_quality_mean", "chat_quality_mean", 3),
-    ("log_stream_offset", "offset", 0),
+# The old telemetry_watch.py's labels, so grep patterns written for it keep working;
+# clip_fraction is townlet's addition.
+FIELDS: tuple[MetricColumn, ...] = (
+    MetricColumn("loss_total", "loss_total", 6),
+    MetricColumn("kl_divergence", "kl_divergence", 6),
+    MetricColumn("grad_norm", "grad_norm", 6),
+    MetricColumn("batch_entropy_mean", "entropy_mean", 6),
+    MetricColumn("clip_fraction", "clip_fraction", 4),
+    MetricColumn("reward_advantage_corr", "reward_adv_corr", 6),
+    MetricColumn("queue_conflict_events", "queue_events", 1),
+    MetricColumn("queue_conflict_intensity_sum", "queue_intensity_sum", 2),
+    MetricColumn("shared_meal_events", "shared_meals", 1),
+    MetricColumn("late_help_events", "late_help", 1),
+    MetricColumn("shift_takeover_events", "shift_takeovers", 1),
+    MetricColumn("chat_success_events", "chat_success", 1),
+    MetricColumn("chat_failure_events", "chat_failure", 1),
+    MetricColumn("chat_quality_mean", "chat_quality_mean", 3),
+    MetricColumn("log_stream_offset", "offset", 0),
 )
 BC_FIELDS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy", "entropy")
 # Appended to the line when the record carries KPIs (an agent-day completed in its rollout).
@@ -108,9 +108,10 @@ _HELP = {
 }
 
 
-def build_parser(prog: str = f"python -m townlet.telemetry {PROG}") -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Print one line per PPO telemetry record and alert on thresholds."
+        prog=prog or tool_prog(PROG),
+        description="Print one line per PPO telemetry record and alert on thresholds.",
     )
     parser.add_argument("log", type=Path, metavar="LOG", help="NDJSON log (rotated files follow)")
     parser.add_argument("--follow", action="store_true", help="tail the log as it grows")
@@ -161,7 +162,7 @@ def describe(record: Record) -> str:
         values = ", ".join(f"{key}={fmt(number(record, key))}" for key in BC_FIELDS)
         return f"Epoch {epoch} (bc): {values}"
     mode = record.get("data_mode")
-    parts = [f"{label}={fmt(number(record, key), digits)}" for key, label, digits in FIELDS]
+    parts = [f"{column.label}={column.text(number(record, column.key))}" for column in FIELDS]
     if isinstance(record.get("anneal_stage"), str):
         parts.append(f"anneal_stage={record['anneal_stage']}")
         parts.append(f"anneal_bc_accuracy={fmt(number(record, 'anneal_bc_accuracy'), 3)}")
@@ -172,7 +173,7 @@ def describe(record: Record) -> str:
 def as_json(record: Record) -> str:
     """The watched fields as one JSON object (null when absent); anneal and KPI keys when
     present."""
-    keys = ("epoch", "data_mode", *(key for key, _, _ in FIELDS))
+    keys = ("epoch", "data_mode", *(column.key for column in FIELDS))
     if record.get("record") == "bc":
         keys = ("record", "epoch", *BC_FIELDS)
     payload = {key: record.get(key) for key in keys}
@@ -281,12 +282,13 @@ def watch(args: argparse.Namespace) -> int:
     return status
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog) if prog else build_parser()
-    args = parser.parse_args(argv)
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.idle_timeout is not None and not args.follow:
         parser.error("--idle-timeout needs --follow")
-    return run_tool(PROG, lambda: watch(args))
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(PROG, build_parser(prog), argv, watch, check_options)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""BC and anneal result DTOs: bounds, clear rejections, and no telemetry counter lost."""
+"""BC and anneal result DTOs: bounds, clear rejections, and no telemetry counter lost; and an
+anneal summary read back from a file, held against the guardrails before promotion."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from townlet.dto.anneal import (
     stage_metrics_from_record,
 )
 from townlet.dto.bc import BCTrainingResultDTO
+from townlet.errors import DataError
+from townlet.promotion.checks import checked_summary
 from townlet.telemetry.schema import ALWAYS_WRITTEN_KEYS, TelemetryRecord
 
 BC_RESULT: dict[str, Any] = {
@@ -68,11 +71,10 @@ def test_bc_result_rejects_out_of_range_values(key: str, value: Any, message: st
     assert key in text and message in text
 
 
-def test_bc_stage_outcome_is_derived_and_checked() -> None:
-    assert AnnealStageResultDTO(**BC_STAGE).bc_passed is True
-    assert AnnealStageResultDTO(**{**BC_STAGE, "bc_accuracy": 0.5}).bc_passed is False
-    with pytest.raises(ValidationError, match="contradicts bc_accuracy=0.5"):
-        AnnealStageResultDTO(**{**BC_STAGE, "bc_accuracy": 0.5, "bc_passed": True})
+def test_bc_stage_needs_its_accuracy_and_threshold() -> None:
+    # The DTO holds the outcome as given; townlet.promotion derives and checks it.
+    assert AnnealStageResultDTO(**BC_STAGE).bc_passed is None
+    assert AnnealStageResultDTO(**{**BC_STAGE, "bc_passed": False}).bc_passed is False
     with pytest.raises(ValidationError, match="needs bc_accuracy and bc_threshold"):
         AnnealStageResultDTO(**{**BC_STAGE, "bc_threshold": None})
 
@@ -120,20 +122,51 @@ def summary(status: str, stages: list[dict[str, Any]], **extra: Any) -> AnnealSu
     )
 
 
-def test_summary_status_must_match_its_stages() -> None:
-    failing = {**BC_STAGE, "bc_accuracy": 0.4}
-    assert summary("FAIL", [failing]).status == "FAIL"
-    with pytest.raises(ValidationError, match=r"give FAIL \(bc_stage_failed_cycle_0\)"):
-        summary("PASS", [failing])
-    flagged = {**BC_STAGE, "cycle": 1, "mode": "ppo", "loss_flag": True}
-    with pytest.raises(ValidationError, match="give HOLD"):
-        summary("PASS", [BC_STAGE, flagged])
-
-
-def test_summary_rejects_unknown_baseline_metrics_and_bad_streak() -> None:
-    with pytest.raises(ValidationError, match="unknown metric"):
-        summary("PASS", [BC_STAGE], baselines={"replay": {"reward": 1.0}})
+def test_summary_rejects_a_bad_streak() -> None:
     with pytest.raises(ValidationError, match="promotion_pass_streak"):
         summary("PASS", [BC_STAGE], promotion_pass_streak=-1)
     ok = summary("PASS", [BC_STAGE], baselines={"replay": {"loss_total": 1.0}})
     assert ok.result == "anneal" and ok.checkpoint is None
+
+
+SOURCE = "anneal summary result.json"
+
+
+def test_bc_outcome_is_derived_when_left_out_and_checked_when_given() -> None:
+    checked = checked_summary(summary("PASS", [BC_STAGE]), SOURCE)
+    assert checked.stages[0].bc_passed is True
+    failing = checked_summary(summary("FAIL", [{**BC_STAGE, "bc_accuracy": 0.5}]), SOURCE)
+    assert failing.stages[0].bc_passed is False
+    contradicting = {**BC_STAGE, "bc_accuracy": 0.5, "bc_passed": True}
+    with pytest.raises(DataError, match=r"stages\.0\.bc_passed=True — contradicts bc_accuracy=0.5"):
+        checked_summary(summary("PASS", [contradicting]), SOURCE)
+
+
+def test_status_must_match_the_stages() -> None:
+    failing = {**BC_STAGE, "bc_accuracy": 0.4}
+    with pytest.raises(DataError, match=r"status=PASS — .* give FAIL \(bc_stage_failed_cycle_0\)"):
+        checked_summary(summary("PASS", [failing]), SOURCE)
+    flagged = {**BC_STAGE, "cycle": 1, "mode": "ppo", "loss_flag": True}
+    with pytest.raises(DataError, match="give HOLD"):
+        checked_summary(summary("PASS", [BC_STAGE, flagged]), SOURCE)
+    with pytest.raises(DataError, match=r"^anneal summary result\.json: status=PASS .* HOLD"):
+        checked_summary(summary("PASS", []), SOURCE)
+
+
+def test_missing_reasons_come_from_the_guardrails() -> None:
+    flagged = {**BC_STAGE, "cycle": 1, "mode": "ppo", "loss_flag": True}
+    checked = checked_summary(summary("HOLD", [BC_STAGE, flagged]), SOURCE)
+    assert checked.reasons == ["loss_flag_cycle_1"]
+    kept = checked_summary(summary("HOLD", [BC_STAGE, flagged], reasons=["by hand"]), SOURCE)
+    assert kept.reasons == ["by hand"]
+
+
+def test_baselines_name_only_guardrail_metrics() -> None:
+    bad = summary("PASS", [BC_STAGE], baselines={"replay": {"reward": 1.0}})
+    with pytest.raises(DataError, match="dataset 'replay' has unknown metric"):
+        checked_summary(bad, SOURCE)
+    both = summary("HOLD", [BC_STAGE], baselines={"replay": {"reward": 1.0}})
+    with pytest.raises(DataError, match=r"give PASS.*\(and 1 more problem\(s\)\)"):
+        checked_summary(both, SOURCE)
+    ok = summary("PASS", [BC_STAGE], baselines={"replay": {"loss_total": 1.0}})
+    assert checked_summary(ok, SOURCE).baselines == {"replay": {"loss_total": 1.0}}

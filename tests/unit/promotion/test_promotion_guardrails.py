@@ -28,6 +28,7 @@ def bc(cycle: int, accuracy: float, threshold: float = 0.9) -> AnnealStageResult
         bc_weight=1.0,
         bc_accuracy=accuracy,
         bc_threshold=threshold,
+        bc_passed=bc_stage_passed(accuracy, threshold),
     )
 
 

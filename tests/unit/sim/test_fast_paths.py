@@ -14,10 +14,8 @@ import pytest
 
 from townlet.sim import TownVecEnv
 from townlet.sim.constants import EMBED_DIM
-from townlet.sim.events import running_index
-from townlet.sim.features import day_clock
-from townlet.sim.gather import object_counts
-from townlet.sim.social_slots import SOCIAL_WIDTH, SocialSlots, _top_two
+from townlet.sim.features import SOCIAL_WIDTH, SocialSlots, _top_two, day_clock
+from townlet.sim.indexing import object_counts, running_index
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -165,4 +163,4 @@ def test_shared_position_arrays_are_read_only() -> None:
     with pytest.raises(ValueError):
         frame.tile[0, 0] = 1
     with pytest.raises(ValueError):
-        env.engine.view().object_ok_pad[0, 0] = True
+        env.engine.view().usable[0, 0] = True

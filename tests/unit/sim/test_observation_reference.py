@@ -46,7 +46,7 @@ def _reference(env: TownVecEnv, t: int, a: int) -> tuple[np.ndarray, np.ndarray]
     size = 11 if sc.observation_variant != "compact" else 7
     r = size // 2
     n_agents = env.num_agents
-    walk = env.layout.walkable
+    walk = env.world.grid.walkable
     objs = sc.objects
     x, y = int(s.x[t, a]), int(s.y[t, a])
     channels = (
@@ -180,9 +180,9 @@ def _random_town(rng: np.random.Generator, variant: str) -> dict:
 def _scramble(env: TownVecEnv, rng: np.random.Generator) -> None:
     """Random positions, needs, ties, reservations and queues in every town."""
     s = env.state
-    free = np.argwhere(env.layout.walkable)  # (y, x)
+    free = np.argwhere(env.world.grid.walkable)  # (y, x)
     towns, agents = s.x.shape
-    n_obj = env.layout.num_objects
+    n_obj = env.world.num_objects
     pick = free[rng.integers(0, len(free), size=(towns, agents))]
     s.y[:], s.x[:] = pick[..., 0], pick[..., 1]
     s.needs[:] = rng.uniform(0.05, 1.0, size=s.needs.shape)

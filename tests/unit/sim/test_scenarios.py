@@ -37,7 +37,7 @@ def test_all_bundled_scenarios_load():
 
 def test_queue_conflict():
     env, _, _, _, totals, feats, _ = _run("queue_conflict")
-    assert env.num_agents == 3 and env.layout.num_objects == 1
+    assert env.num_agents == 3 and env.world.num_objects == 1
     assert totals["ghost_step_events"] > 10
     assert totals["queue_conflict_events"] >= totals["ghost_step_events"]
     rivalry_max = feats[:, :, FI["rivalry_max"]].max(axis=1)
@@ -86,13 +86,13 @@ def test_kitchen_breakfast():
     assert totals["meal_cooked_events"] == 2 and totals["meal_eaten_events"] == 2
     assert max(cooked) < min(eaten)  # cook, then eat
     assert totals["shared_meal_events"] >= 1
-    assert env.state.stock[0, env.layout.object_ids.index("fridge_1")] == 0  # all eaten
+    assert env.state.stock[0, env.world.objects.ids.index("fridge_1")] == 0  # all eaten
 
 
 def test_kitchen_meals_flow_through_fridge():
     env = TownVecEnv("kitchen_breakfast")
     env.reset()
-    fridge = env.layout.object_ids.index("fridge_1")
+    fridge = env.world.objects.ids.index("fridge_1")
     stock = []
     for _ in range(60):
         env.step(env.scripted_actions())

@@ -24,7 +24,7 @@ from townlet.telemetry.schema import (
     TOWNLET_EXTRA_KEYS,
     TelemetryRecord,
 )
-from townlet.telemetry.summary import LATEST_KEYS
+from townlet.telemetry.summary_values import LATEST_KEYS
 from townlet.telemetry.tags import LAYOUT_CHARTS, NDJSON_TO_TB_TAG, NEGATED_TB_TAGS
 from townlet.telemetry.watch import RULES
 

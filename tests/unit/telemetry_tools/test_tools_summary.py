@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telemetry_tool_helpers import call, record, write_log
 
-from townlet.telemetry.summary import EXTREME_KEYS, LATEST_KEYS
+from townlet.telemetry.summary_values import EXTREME_KEYS, LATEST_KEYS
 from townlet.telemetry.writer import NDJSONWriter
 
 TOP_KEYS = [

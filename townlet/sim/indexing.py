@@ -1,4 +1,4 @@
-"""Small gather helpers shared by the simulation phases and the observation builders.
+"""Vectorised indexing shared by the rules: per-agent gathers, per-object counts, ranks.
 
 Index arrays that only depend on shapes are built once per shape (``lru_cache``) and marked
 read-only, so callers can share them freely.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-
-from townlet.sim.paths import UNREACHABLE
 
 
 @lru_cache(maxsize=64)
@@ -31,6 +29,22 @@ def not_self(agents: int) -> np.ndarray:
     return mask
 
 
+@lru_cache(maxsize=16)
+def object_ids(num_objects: int) -> np.ndarray:
+    """[O] 0, 1, ..., O - 1 (read-only, shared)."""
+    ids = np.arange(num_objects)
+    ids.flags.writeable = False
+    return ids
+
+
+@lru_cache(maxsize=64)
+def row_starts(towns: int, agents: int, width: int) -> np.ndarray:
+    """[T, A] flat offset of row (t, a) in a C-contiguous [T, A, width] array."""
+    starts = (np.arange(towns * agents, dtype=np.int64) * width).reshape(towns, agents)
+    starts.flags.writeable = False
+    return starts
+
+
 def pick(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Per-agent gather: ``arr[t, a, index[t, a]]`` for [T, A, K], or ``arr[t, index[t, a]]``
     for [T, K]; negative indices read entry 0 (callers mask those out)."""
@@ -41,12 +55,13 @@ def pick(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
     return arr[t, idx]
 
 
-@lru_cache(maxsize=16)
-def object_ids(num_objects: int) -> np.ndarray:
-    """[O] 0, 1, ..., O - 1 (read-only, shared)."""
-    ids = np.arange(num_objects)
-    ids.flags.writeable = False
-    return ids
+def pick_last(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``arr[t, a, index[t, a]]`` for a C-contiguous [T, A, K] array and indices in [0, K).
+
+    A flat ``take`` is the cheapest gather numpy has for this (no broadcasting of three index
+    arrays, no negative-index handling)."""
+    towns, agents, width = arr.shape
+    return arr.reshape(-1).take(row_starts(towns, agents, width) + index)
 
 
 @lru_cache(maxsize=64)
@@ -67,28 +82,19 @@ def object_counts(obj: np.ndarray, num_objects: int) -> np.ndarray:
     return counts.reshape(towns, num_objects + 1)[:, 1:]
 
 
-@lru_cache(maxsize=64)
-def row_starts(towns: int, agents: int, width: int) -> np.ndarray:
-    """[T, A] flat offset of row (t, a) in a C-contiguous [T, A, width] array."""
-    starts = (np.arange(towns * agents, dtype=np.int64) * width).reshape(towns, agents)
-    starts.flags.writeable = False
-    return starts
+def rank_per_object(obj: np.ndarray, use: np.ndarray, num_objects: int) -> np.ndarray:
+    """[T, A] 0, 1, 2, ... among the agents (in index order) that ``use`` the same object."""
+    onehot = (obj[:, :, None] == np.arange(num_objects)) & use[:, :, None]
+    return pick(np.cumsum(onehot, axis=1) - 1, obj)
 
 
-def pick_last(arr: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``arr[t, a, index[t, a]]`` for a C-contiguous [T, A, K] array and indices in [0, K).
-
-    A flat ``take`` is the cheapest gather numpy has for this (no broadcasting of three index
-    arrays, no negative-index handling)."""
-    towns, agents, width = arr.shape
-    return arr.reshape(-1).take(row_starts(towns, agents, width) + index)
-
-
-def nearest_goal(row: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """[T, A] goal column of the nearest allowed object (lowest index on ties), 0 if none.
-
-    ``row`` [T, A, 1 + O] holds distances with column 0 at UNREACHABLE and ``allowed`` the
-    usable objects (column 0 ignored): column 0 wins every tie at UNREACHABLE, so an agent with
-    nothing reachable gets 0 without a separate test (see :mod:`townlet.sim.tables`).
-    """
-    return np.where(allowed, row, UNREACHABLE).argmin(axis=2)
+def running_index(sorted_keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal values (town indices, or any sorted keys)."""
+    n = sorted_keys.shape[0]
+    index = np.arange(n)
+    if n <= 1:
+        return index
+    first = np.empty(n, dtype=bool)  # first entry of a run
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    return index - np.maximum.accumulate(np.where(first, index, 0))

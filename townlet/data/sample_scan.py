@@ -1,0 +1,79 @@
+"""A replay sample's layout from its npy headers alone (DESIGN §8.4). numpy only.
+
+Streaming replay datasets plan their batches from this scan: it reads each array's shape and
+dtype from the npz members' headers and only the small ``actions`` array in full, so the scan
+costs little memory however large the samples are. Values (NaN, mask rules) are checked later,
+when the sample is loaded for its batch.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from townlet.data.manifest import ManifestEntry
+from townlet.data.sample import read_sidecar, require_arrays
+from townlet.data.sample_layout import ARRAY_NAMES, READ_ERRORS, SampleLayout, check_layout, fail
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What the plan keeps per sample: where it is, its shape signature, its largest action."""
+
+    entry: ManifestEntry
+    layout: SampleLayout
+    max_action_id: int
+
+
+def scan_sample(entry: ManifestEntry) -> tuple[SampleInfo, dict[str, Any]]:
+    """Check a sample's layout from its npy headers, without reading its big arrays.
+
+    Values (NaN, mask rules) are checked when the sample is loaded for its batch.
+    """
+    path = entry.sample
+    if not path.is_file():
+        raise fail(path, "file not found")
+    meta = read_sidecar(path, entry.meta)
+    shapes: dict[str, tuple[int, ...]] = {}
+    dtypes: dict[str, np.dtype[Any]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
+            require_arrays(path, members)
+            for name in (*ARRAY_NAMES, "action_mask"):
+                if name in members:
+                    shapes[name], dtypes[name] = _read_header(archive, members[name])
+                    if dtypes[name].hasobject:
+                        raise fail(
+                            path,
+                            f"array {name!r} cannot be read (it holds pickled "
+                            "Python objects, which townlet refuses to load)",
+                        )
+            layout = check_layout(path, shapes, dtypes, meta)
+            with archive.open(members["actions"]) as handle:
+                actions = np.lib.format.read_array(handle, allow_pickle=False)
+    except READ_ERRORS as exc:
+        raise fail(path, f"is not a readable npz archive ({exc})") from exc
+    if int(actions.min()) < 0:
+        raise fail(
+            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
+        )
+    return SampleInfo(entry, layout, int(actions.max())), meta
+
+
+def _read_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from one npy header, without reading the array's data."""
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:  # a rare format version: read the member in full rather than parse its header
+            with archive.open(member) as again:
+                full = np.lib.format.read_array(again, allow_pickle=False)
+            return tuple(full.shape), full.dtype
+    return tuple(int(d) for d in shape), np.dtype(dtype)
