@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import yaml
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
-from townlet.errors import TownletError
+from townlet.errors import ConfigError, TownletError, yaml_error_line
+from townlet.run_folder import register_resolvers, release_folders
 
 T = TypeVar("T")
 
@@ -72,6 +75,8 @@ def report_errors(task: Callable[..., T]) -> Callable[..., T]:
 
 def hydra_error_line(err: Exception) -> str:
     """One line for a composition error: which override, and what was expected."""
+    if isinstance(err, yaml.YAMLError):  # a group file that does not parse (Hydra re-raises it)
+        return yaml_error_line(err)
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = str(err.missing_cfg_file).rpartition("/")
         options = ", ".join(sorted(err.options or []))
@@ -85,14 +90,34 @@ def hydra_error_line(err: Exception) -> str:
 
 
 def run_hydra_app(hydra_main: Callable[[], Any]) -> None:
-    """Run a ``@hydra.main`` function; composition errors become one line and exit code 2."""
+    """Run a ``@hydra.main`` function; composition errors become one line and exit code 2.
+
+    The run folder is locked for the run's lifetime (:mod:`townlet.run_folder`) and released on
+    every way out. A config error (exit 2) also removes the folder when this process created it
+    and Hydra's files are all it holds. Cleaning up on the way out, rather than validating before
+    Hydra writes, catches every config error: some are only found while the run is being built
+    (``device=gpu`` without CUDA, a missing ``data.manifest``), long after Hydra made the folder.
+    """
     os.environ.setdefault("TOWNLET_USER_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR", "0"))
     # Hydra re-raises instead of printing its own report, so composition errors can be reworded.
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    register_resolvers()
+    code: int | str | None = 0
     try:
         hydra_main()
-    except (HydraException, OmegaConfBaseException) as err:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
         if user_wants_traceback():
             raise
         print(hydra_error_line(err), file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except SystemExit as exit_:
+        code = exit_.code
+        raise
+    except KeyboardInterrupt:
+        # Ctrl+C outside training (training saves a checkpoint first): no traceback, exit 130.
+        print("interrupted (SIGINT)", file=sys.stderr)
+        code = 128 + signal.SIGINT
+    finally:
+        release_folders(discard_unused=code == ConfigError.exit_code)
+    if code:
+        sys.exit(code)

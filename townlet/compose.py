@@ -15,6 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from townlet.run_folder import register_resolvers
 from townlet.sim import Scenario, scenario_from_dict
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
@@ -24,6 +25,7 @@ def compose_train_config(
     run_dir: str | Path, overrides: Sequence[str] = (), config_name: str = "train"
 ) -> DictConfig:
     """The composed config with its run folder at ``run_dir``, as Hydra would set it up."""
+    register_resolvers()  # the hydra node's default folder names use ${run_suffix:}
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(

@@ -1,4 +1,8 @@
-"""The TownletError family: one-line messages that entry points print without a traceback."""
+"""The TownletError family: one-line messages that entry points print without a traceback.
+
+Also the one-line wording of a YAML file that does not parse, shared by the scenario loader and
+the Hydra entry points (a group file such as ``conf/scenario/<name>.yaml``).
+"""
 
 from __future__ import annotations
 
@@ -24,3 +28,35 @@ class DataError(TownletError):
 
 class TrainingError(TownletError):
     """Training hit a non-finite value or another runtime failure (exit code 1)."""
+
+
+def yaml_problem(err: Exception) -> str:
+    """What is wrong in a YAML file, on one line, with the line and column where PyYAML has them.
+
+    PyYAML's own message runs over several lines and quotes the file twice; a tag it refuses
+    (``!!python/...``, never constructed by a safe loader) is named in the YAML spelling.
+    """
+    problem = str(getattr(err, "problem", None) or err).strip().splitlines()[0]
+    tag = problem.rpartition("tag:yaml.org,2002:")[2].rstrip("'")
+    if "could not determine a constructor" in problem and tag:
+        problem = f"tag '!!{tag}' is not allowed (only plain data: mappings, lists, scalars)"
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    line = f"not valid YAML{where}: {problem}"
+    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and start is not None:
+        line += f" ({context} from line {start.line + 1}, column {start.column + 1})"
+    return line
+
+
+def yaml_file_of(err: Exception) -> str | None:
+    """The file PyYAML was reading when it failed, when it read one (not a string)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    name = getattr(mark, "name", None)
+    return name if isinstance(name, str) and not name.startswith("<") else None
+
+
+def yaml_error_line(err: Exception) -> str:
+    """The ``config error:`` line for a config file that does not parse, naming the file."""
+    where = yaml_file_of(err)
+    return str(ConfigError(f"{where}: {yaml_problem(err)}" if where else yaml_problem(err)))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+from tests.unit.finite_fields import NON_FINITE, float_fields, refusal_kinds
 from townlet.config import validate_train_config
+from townlet.config.capture import CaptureConfig
+from townlet.config.models import TrainConfig
 from townlet.config.reference import DEFAULT_PATH, render
 from townlet.errors import ConfigError
 
@@ -86,3 +90,46 @@ def test_anneal_nested_ppo_bounds_name_the_override() -> None:
     with pytest.raises(ConfigError) as caught:
         validate_train_config({**BASE, "strategy": strategy})
     assert str(caught.value) == "config error: strategy.ppo.clip_param=2.0 — must be within [0, 1]"
+
+
+CONFIG_FLOATS = float_fields(TrainConfig) + float_fields(CaptureConfig)
+
+
+def test_the_config_tree_has_float_fields_to_check() -> None:
+    names = {f"{model.__name__}.{name}" for model, name in CONFIG_FLOATS}
+    assert {"PPOConfig.learning_rate", "TrainerConfig.limit_train_batches"} <= names
+    assert len(names) >= 15
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), CONFIG_FLOATS, ids=[f"{m.__name__}.{n}" for m, n in CONFIG_FLOATS]
+)
+def test_every_float_field_refuses_inf_and_nan(model: type[BaseModel], name: str) -> None:
+    for value in NON_FINITE:
+        assert refusal_kinds(model, name, value) == {"finite_number"}, value
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "message"),
+    [
+        ("strategy", {"learning_rate": float("inf")}, "strategy.learning_rate=inf"),
+        ("strategy", {"gamma": float("nan")}, "strategy.gamma=nan"),
+        ("strategy", {"entropy_coef": float("-inf")}, "strategy.entropy_coef=-inf"),
+        # int | float: one problem, named as typed, not once per union member
+        ("trainer", {"limit_train_batches": float("inf")}, "trainer.limit_train_batches=inf"),
+        ("trainer", {"overfit_batches": float("nan")}, "trainer.overfit_batches=nan"),
+    ],
+)
+def test_non_finite_value_is_one_line(section: str, values: dict[str, Any], message: str) -> None:
+    assert _error_for(section, **values) == f"config error: {message} — must be a finite number"
+
+
+def test_non_finite_nested_anneal_values_name_the_override() -> None:
+    stage = {"cycle": 0, "mode": "ppo", "epochs": 1, "dataset": "rollout", "bc_weight": "inf"}
+    strategy = {"name": "anneal", "schedule": [stage], "ppo": {"gamma": float("nan")}}
+    with pytest.raises(ConfigError) as caught:
+        validate_train_config({**BASE, "strategy": strategy})
+    assert str(caught.value) == (
+        "config error: strategy.schedule.0.bc_weight=inf — must be a finite number "
+        "(and 1 more problem(s))"
+    )

@@ -9,9 +9,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are errors, values are checked on assignment too."""
+    """A config section: unknown keys are errors, values are checked on assignment too.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Floats must be finite: inf passes a bound such as ``gt=0`` and nan fails no comparison, so
+    either would otherwise reach the optimiser or the telemetry records.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _path_exists(value: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
@@ -68,9 +69,11 @@ def _clean_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int 
 
     A discriminated union (``strategy``, ``data``) puts its tag into the location, e.g.
     ``strategy.ppo.learning_rate``; the override the user typed is ``strategy.learning_rate``.
+    A union of plain types names the member it tried: ``trainer.limit_train_batches.int``.
     """
     clean: list[int | str] = []
     candidates: list[Any] = [model]
+    scalar_union = False  # the last field is a union of plain types such as int | float
     for part in loc:
         if str(part).startswith("function-"):
             continue
@@ -81,8 +84,15 @@ def _clean_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int 
         field = next(
             (m.model_fields[str(part)] for m in models if str(part) in m.model_fields), None
         )
+        if field is None and scalar_union and isinstance(part, str):
+            continue
         clean.append(part)
         candidates = (list(get_args(field.annotation)) or [field.annotation]) if field else []
+        scalar_union = (
+            field is not None
+            and get_origin(field.annotation) in (Union, UnionType)
+            and not any(isinstance(c, type) and issubclass(c, BaseModel) for c in candidates)
+        )
     return tuple(clean)
 
 
@@ -102,6 +112,8 @@ def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
         bounds = describe_bounds(field) if field else None
         if bounds:
             return f"{shown} — {bounds}"
+    if kind == "finite_number":
+        return f"{shown} — must be a finite number"
     if kind == "literal_error":
         return f"{shown} — {error['msg'].replace('Input should be', 'must be')}"
     message = error["msg"].removeprefix("Value error, ")
@@ -112,8 +124,11 @@ def format_validation_error(err: ValidationError, model: type[BaseModel]) -> str
     """The first problem as one line; the count of any others is appended."""
     errors = err.errors()
     line = _describe(errors[0], model)
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more problem(s))"
+    # Each member of a union reports the same key: count keys, not pydantic's errors.
+    others = {_clean_loc(model, tuple(e["loc"])) for e in errors[1:]}
+    others.discard(_clean_loc(model, tuple(errors[0]["loc"])))
+    if others:
+        line += f" (and {len(others)} more problem(s))"
     return line
 
 

@@ -104,12 +104,16 @@ def _parse(manifest: Path) -> Any:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise _fail(manifest, f"is not valid YAML{where}") from exc
+        except RecursionError as exc:  # the YAML composer recurses once per nesting level
+            raise _fail(manifest, "nests YAML too deeply to read") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(
             manifest, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except RecursionError as exc:  # json recurses once per nesting level
+        raise _fail(manifest, "nests JSON too deeply to read") from exc
 
 
 def _entry(manifest: Path, index: int, item: Any) -> ManifestEntry:
@@ -170,7 +174,7 @@ def _load_metrics(path: Path) -> dict[str, dict[str, float]] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(
             f"replay metrics {path}: is not readable JSON ({' '.join(str(exc).split())})"
         ) from exc

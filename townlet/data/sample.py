@@ -26,6 +26,8 @@ from townlet.data.sample_layout import (
     READ_ERRORS,
     TRAINING_ARRAYS,
     SampleLayout,
+    action_space,
+    check_action_ids,
     check_feature_names,
     check_layout,
     fail,
@@ -51,6 +53,8 @@ def read_sidecar(npz_path: Path, meta_path: Path | None = None) -> dict[str, Any
             f"sidecar {sidecar} is not valid JSON (line {exc.lineno}, column "
             f"{exc.colno}: {exc.msg})",
         ) from exc
+    except RecursionError as exc:  # json recurses once per nesting level
+        raise fail(npz_path, f"sidecar {sidecar} nests JSON too deeply to read") from exc
     if not isinstance(meta, dict):
         raise fail(
             npz_path, f"sidecar {sidecar} holds a JSON {type(meta).__name__}; expected an object"
@@ -119,30 +123,39 @@ def normalise_arrays(
         path, {n: a.shape for n, a in given.items()}, {n: a.dtype for n, a in given.items()}, meta
     )
     arrays = {name: value.reshape(layout.shape_of(name)) for name, value in given.items()}
-    for name in FLOAT_ARRAYS:
-        finite = np.isfinite(arrays[name])
-        if not finite.all():
-            raise fail(
-                path,
-                f"array {name!r} holds {int(finite.size - finite.sum())} "
-                "non-finite value(s) (NaN or inf); expected finite numbers",
-            )
-    _check_values(path, arrays)
-    return {
-        name: np.ascontiguousarray(value.astype(CANONICAL_DTYPES[name], copy=False))
-        for name, value in arrays.items()
-    }
+    _check_values(path, arrays, action_space(path, meta, layout.mask_dim))
+    canonical: dict[str, np.ndarray] = {}
+    for name, value in arrays.items():
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+            canonical[name] = np.ascontiguousarray(value.astype(CANONICAL_DTYPES[name], copy=False))
+        if name in FLOAT_ARRAYS:
+            _check_finite(path, name, value, canonical[name])
+    return canonical
 
 
-def _check_values(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Value rules that shapes cannot express: whole non-negative actions, 0/1 flags, masks."""
-    actions = arrays["actions"]
-    if actions.dtype.kind == "f" and not np.all(np.isfinite(actions) & (actions % 1 == 0)):
-        raise fail(path, "array 'actions' holds non-integer values; expected action ids")
-    if actions.min() < 0:
+def _check_finite(path: Path, name: str, given: np.ndarray, cast: np.ndarray) -> None:
+    """Values must be finite as given and still finite in the dtype training uses (float32)."""
+    finite = np.isfinite(given)
+    if not finite.all():
         raise fail(
-            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
+            path,
+            f"array {name!r} holds {int(finite.size - finite.sum())} "
+            "non-finite value(s) (NaN or inf); expected finite numbers",
         )
+    overflow = ~np.isfinite(cast)
+    if overflow.any():
+        largest = float(np.abs(given[overflow].astype(np.float64)).max())
+        raise fail(
+            path,
+            f"array {name!r} holds {int(overflow.sum())} value(s) beyond the float32 range "
+            f"(largest magnitude {largest:.3g}); expected numbers that stay finite in float32",
+        )
+
+
+def _check_values(path: Path, arrays: Mapping[str, np.ndarray], space: tuple[int, str]) -> None:
+    """Value rules that shapes cannot express: action ids in range, 0/1 flags, masks."""
+    actions = arrays["actions"]
+    check_action_ids(path, actions, space)
     for name in ("dones", "action_mask"):
         flags = arrays.get(name)
         if flags is not None and flags.dtype.kind != "b" and not np.isin(flags, (0, 1)).all():
@@ -150,12 +163,6 @@ def _check_values(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     mask = arrays.get("action_mask")
     if mask is None:
         return
-    if int(actions.max()) >= mask.shape[1]:
-        raise fail(
-            path,
-            f"array 'action_mask' has {mask.shape[1]} columns, but 'actions' holds "
-            f"id {int(actions.max())}; expected a column per action id",
-        )
     allowed = mask.astype(bool)[np.arange(actions.shape[0]), actions.astype(np.int64)]
     if not allowed.all():
         step = int(np.flatnonzero(~allowed)[0])

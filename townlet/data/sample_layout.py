@@ -8,6 +8,7 @@ line that names the file. numpy only (DESIGN §2).
 from __future__ import annotations
 
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -57,8 +58,14 @@ _SHAPE_HINTS: dict[str, tuple[str, ...]] = {
 }
 # Numeric kinds accepted before the cast; float actions pass only when every id is whole.
 _ALLOWED_KINDS: dict[str, str] = {name: "fiub" for name in CANONICAL_DTYPES} | {"actions": "iuf"}
-# Everything a broken or hostile archive can raise while zipfile and numpy read it (zipfile
-# raises NotImplementedError/RuntimeError for odd versions, methods and encryption flags).
+# The largest action space townlet trains: ids run from 0 to MAX_ACTION_SPACE - 1. The live town
+# has 12 actions (DESIGN §9.7); the bound stops a corrupt id from sizing the policy head, whose
+# width is the largest id + 1 (an id of 10**9 would ask for terabytes).
+MAX_ACTION_SPACE: int = 1024
+# Everything a broken or hostile archive can raise while zipfile and numpy read it: zipfile raises
+# NotImplementedError/RuntimeError for odd versions, methods and encryption flags; numpy parses an
+# npy header as a Python literal (tokenize, ast: TokenError, SyntaxError, TypeError,
+# RecursionError) and allocates the shape it declares (MemoryError, OverflowError).
 READ_ERRORS = (
     ValueError,
     OSError,
@@ -66,7 +73,12 @@ READ_ERRORS = (
     KeyError,
     IndexError,
     RuntimeError,
+    TypeError,
+    SyntaxError,
+    MemoryError,
+    OverflowError,
     struct.error,
+    tokenize.TokenError,
     zipfile.BadZipFile,
     zlib.error,
 )
@@ -128,6 +140,12 @@ def check_layout(
     t, value_steps = _check_lengths(path, fixed)
     map_shape = _check_sidecar_shapes(path, fixed, meta)
     mask = fixed.get("action_mask")
+    if mask is not None and not 1 <= mask[1] <= MAX_ACTION_SPACE:
+        raise fail(
+            path,
+            f"array 'action_mask' has {mask[1]} columns; expected 1 to {MAX_ACTION_SPACE} "
+            "(one per action id)",
+        )
     return SampleLayout(
         t, map_shape, fixed["features"][1], value_steps, None if mask is None else mask[1]
     )
@@ -158,6 +176,8 @@ def _with_time_axis(
                 f"array {name!r} has shape {shape}, expected rank {rank} "
                 f"({','.join(_SHAPE_HINTS[name])})",
             )
+        if any(d < 0 for d in shape):  # only a corrupt npy header can declare one
+            raise fail(path, f"array {name!r} has shape {shape}; expected no negative sizes")
         fixed[name] = shape
     return fixed
 
@@ -221,3 +241,41 @@ def check_feature_names(path: Path, names: Any, where: str) -> list[str]:
             "both rivalry_max and rivalry_avoid_count",
         )
     return list(names)
+
+
+def action_space(path: Path, meta: Mapping[str, Any], mask_dim: int | None) -> tuple[int, str]:
+    """How many action ids a sample may use, and where that bound comes from (for the error).
+
+    An action mask's width, else the sidecar's ``action_names``, else ``MAX_ACTION_SPACE``. The
+    sidecar's ``action_dim`` is not used: the older system wrote wrong values there.
+    """
+    if mask_dim is not None:
+        return mask_dim, "the width of array 'action_mask'"
+    names = meta.get("action_names")
+    if names is None:
+        return MAX_ACTION_SPACE, "the largest action space townlet trains"
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise fail(path, "sidecar field 'action_names' must be a non-empty list of strings")
+    if len(names) > MAX_ACTION_SPACE:
+        return MAX_ACTION_SPACE, "the largest action space townlet trains"
+    return len(names), "the sidecar's action_names"
+
+
+def check_action_ids(path: Path, actions: np.ndarray, space: tuple[int, str]) -> int:
+    """Fail unless every id is a whole number in ``[0, space)``; returns the largest id."""
+    if actions.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(actions) & (actions % 1 == 0)
+        if not whole.all():
+            raise fail(path, "array 'actions' holds non-integer values; expected action ids")
+    # Compare as Python ints: uint64 and float ids may not fit int64.
+    low, high = int(actions.min()), int(actions.max())
+    if low < 0:
+        raise fail(path, f"array 'actions' holds negative id {low}; expected ids >= 0")
+    limit, source = space
+    if high >= limit:
+        raise fail(
+            path,
+            f"array 'actions' holds id {high}; expected ids below {limit} ({source})",
+        )
+    return high

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from townlet.data.manifest import ManifestEntry
 from townlet.data.sample import read_sidecar, require_arrays
-from townlet.data.sample_layout import ARRAY_NAMES, READ_ERRORS, SampleLayout, check_layout, fail
+from townlet.data.sample_layout import (
+    ARRAY_NAMES,
+    READ_ERRORS,
+    SampleLayout,
+    action_space,
+    check_action_ids,
+    check_layout,
+    fail,
+)
 
 
 @dataclass(frozen=True)
@@ -40,40 +49,47 @@ def scan_sample(entry: ManifestEntry) -> tuple[SampleInfo, dict[str, Any]]:
     shapes: dict[str, tuple[int, ...]] = {}
     dtypes: dict[str, np.dtype[Any]] = {}
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
-            require_arrays(path, members)
-            for name in (*ARRAY_NAMES, "action_mask"):
-                if name in members:
-                    shapes[name], dtypes[name] = _read_header(archive, members[name])
-                    if dtypes[name].hasobject:
-                        raise fail(
-                            path,
-                            f"array {name!r} cannot be read (it holds pickled "
-                            "Python objects, which townlet refuses to load)",
-                        )
-            layout = check_layout(path, shapes, dtypes, meta)
-            with archive.open(members["actions"]) as handle:
-                actions = np.lib.format.read_array(handle, allow_pickle=False)
+        archive = zipfile.ZipFile(path)
     except READ_ERRORS as exc:
         raise fail(path, f"is not a readable npz archive ({exc})") from exc
-    if int(actions.min()) < 0:
+    with archive:
+        members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
+        require_arrays(path, members)
+        for name in (*ARRAY_NAMES, "action_mask"):
+            if name in members:
+                shapes[name], dtypes[name] = _read_header(path, archive, name, members[name])
+        layout = check_layout(path, shapes, dtypes, meta)
+        try:
+            with archive.open(members["actions"]) as handle:
+                actions = np.lib.format.read_array(handle, allow_pickle=False)
+        except READ_ERRORS as exc:
+            raise fail(path, f"array 'actions' cannot be read ({exc})") from exc
+    space = action_space(path, meta, layout.mask_dim)
+    return SampleInfo(entry, layout, check_action_ids(path, actions, space)), meta
+
+
+def _read_header(
+    path: Path, archive: zipfile.ZipFile, name: str, member: str
+) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype of array ``name`` from its npy header, without reading its data."""
+    try:
+        with archive.open(member) as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:  # a rare format version: read the member in full rather than parse its header
+                with archive.open(member) as again:
+                    full = np.lib.format.read_array(again, allow_pickle=False)
+                shape, dtype = full.shape, full.dtype
+            dtype = np.dtype(dtype)
+    except READ_ERRORS as exc:
+        raise fail(path, f"array {name!r} cannot be read ({exc})") from exc
+    if dtype.hasobject:
         raise fail(
-            path, f"array 'actions' holds negative id {int(actions.min())}; expected ids >= 0"
+            path,
+            f"array {name!r} cannot be read (it holds pickled Python objects, "
+            "which townlet refuses to load)",
         )
-    return SampleInfo(entry, layout, int(actions.max())), meta
-
-
-def _read_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
-    """Shape and dtype from one npy header, without reading the array's data."""
-    with archive.open(member) as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:  # a rare format version: read the member in full rather than parse its header
-            with archive.open(member) as again:
-                full = np.lib.format.read_array(again, allow_pickle=False)
-            return tuple(full.shape), full.dtype
-    return tuple(int(d) for d in shape), np.dtype(dtype)
+    return tuple(int(d) for d in shape), dtype

@@ -6,11 +6,14 @@ A training run's ``<run>/checkpoints/last.ckpt`` is a Lightning checkpoint: ``hy
 ``torch.load(weights_only=True)`` only, so a file cannot run code while loading. Every problem
 (missing, unreadable, not a townlet checkpoint, trained on other observation shapes) is one
 ``config error:`` line naming the override that pointed at the file (``capture.policy``,
-evaluate's ``policy``, ``strategy.init_from``).
+evaluate's ``policy``, ``strategy.init_from``, ``ckpt_path``) and what the file should be. A
+checkpoint to resume from must also hold what Lightning restores (loops, optimiser state) and
+weights of exactly the shapes of the module the run builds.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,34 +30,57 @@ from townlet.sim import TownVecEnv
 
 _WEIGHTS_PREFIX = "policy."
 _REQUIRED_HPARAMS = ("policy", "map_shape", "feature_dim", "action_dim")
+# What every message says the file should be.
+_EXPECTED = "expected a checkpoint of a townlet training run, e.g. <run>/checkpoints/last.ckpt"
+# The entries Lightning reads when a fit resumes: loop progress, optimiser and scheduler state.
+_RESUME_KEYS = (
+    "pytorch-lightning_version",
+    "epoch",
+    "global_step",
+    "state_dict",
+    "loops",
+    "optimizer_states",
+    "lr_schedulers",
+)
 
 
 CAPTURE_FIELD = f"capture.policy={CKPT_PREFIX}"
 
 
-def _problem(path: Path, reason: str, field: str = CAPTURE_FIELD) -> ConfigError:
+def _problem(path: Path | str, reason: str, field: str = CAPTURE_FIELD) -> ConfigError:
     """One line naming the override that pointed at the checkpoint (``field``) and the path."""
     return ConfigError(" ".join(f"{field}{path} — {reason}".split()))
+
+
+def _load(path: Path | str, field: str) -> dict[str, Any]:
+    """The checkpoint's top-level entries, read with ``weights_only=True`` so no code runs."""
+    try:
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of files it did not write; the error says all.
+            warnings.simplefilter("ignore")
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many types for foreign files; all mean the same
+        # torch's own messages run to paragraphs of advice about weights_only; this is the gist.
+        if "GLOBAL" in str(exc):
+            why = "it holds pickled Python objects, which are never loaded"
+        else:
+            why = "torch.load(weights_only=True) cannot read it (truncated or not a torch file)"
+        raise _problem(path, f"not a townlet checkpoint: {why}; {_EXPECTED}", field) from None
+    if not isinstance(blob, dict):
+        kind = type(blob).__name__
+        raise _problem(path, f"not a townlet checkpoint: it holds a {kind}; {_EXPECTED}", field)
+    return blob
 
 
 def _read(
     path: Path, field: str = CAPTURE_FIELD
 ) -> tuple[Mapping[str, Any], dict[str, torch.Tensor]]:
     """The checkpoint's hyperparameters and policy weights, or why it is not a townlet one."""
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many types for foreign files; all mean the same
-        # torch's own messages run to paragraphs of advice about weights_only; the type suffices.
-        raise _problem(
-            path,
-            "not a townlet checkpoint (torch.load(weights_only=True) cannot read it: "
-            f"{type(exc).__name__})",
-            field,
-        ) from None
-    hparams = blob.get("hyper_parameters") if isinstance(blob, dict) else None
-    state = blob.get("state_dict") if isinstance(blob, dict) else None
+    blob = _load(path, field)
+    hparams, state = blob.get("hyper_parameters"), blob.get("state_dict")
     if not isinstance(hparams, Mapping) or not isinstance(state, Mapping):
-        raise _problem(path, "not a townlet checkpoint (no hyper_parameters and state_dict)", field)
+        reason = f"not a townlet checkpoint: no hyper_parameters and state_dict; {_EXPECTED}"
+        raise _problem(path, reason, field)
     missing = [key for key in _REQUIRED_HPARAMS if key not in hparams]
     weights = {
         key[len(_WEIGHTS_PREFIX) :]: value
@@ -63,8 +89,73 @@ def _read(
     }
     if missing or not weights:
         lacking = ", ".join(missing) if missing else "policy.* weights"
-        raise _problem(path, f"not a townlet checkpoint (it lacks {lacking})", field)
+        raise _problem(path, f"not a townlet checkpoint: it lacks {lacking}; {_EXPECTED}", field)
     return hparams, weights
+
+
+def check_resume_checkpoint(typed: str, module: torch.nn.Module, field: str = "ckpt_path=") -> int:
+    """``typed`` (the path as the user wrote it) must resume ``module``'s fit, else one line.
+
+    Returns the epochs the checkpoint has finished, which the resumed fit must go beyond.
+
+    Lightning would read the file only inside ``trainer.fit``, after the loggers and callbacks
+    have written into the run folder, and fail there with a traceback.
+    """
+    if not Path(typed).is_file():
+        raise _problem(typed, "checkpoint file not found", field)
+    blob = _load(typed, field)
+    missing = [key for key in _RESUME_KEYS if key not in blob]
+    if missing:
+        raise _problem(
+            typed,
+            f"not a checkpoint a run can resume from: it lacks {', '.join(missing)}; {_EXPECTED}",
+            field,
+        )
+    state = blob["state_dict"]
+    if not isinstance(state, Mapping):
+        reason = f"not a townlet checkpoint: its state_dict is no mapping; {_EXPECTED}"
+        raise _problem(typed, reason, field)
+    difference = _network_difference(blob.get("hyper_parameters"), state, module)
+    if difference:
+        reason = (
+            f"its network differs from this run's ({difference}); "
+            "expected a checkpoint of a run with the same strategy, policy, scenario and data"
+        )
+        raise _problem(typed, reason, field)
+    return _epochs_done(blob)
+
+
+def _epochs_done(blob: Mapping[str, Any]) -> int:
+    """Epochs Lightning counts as finished on resume (a checkpoint saved at an epoch's end)."""
+    try:
+        return int(blob["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError, ValueError):
+        return int(blob["epoch"]) + 1 if isinstance(blob["epoch"], int) else 0
+
+
+def _network_difference(
+    hparams: object, state: Mapping[str, Any], module: torch.nn.Module
+) -> str | None:
+    """How the saved network differs from ``module``'s, as precisely as the file allows."""
+    # The policy hyperparameters say what the user changed (policy.hidden_dim=32), which the
+    # first mismatched tensor shape only hints at.
+    saved_policy = hparams.get("policy") if isinstance(hparams, Mapping) else None
+    live_policy = getattr(module, "hparams", {}).get("policy")
+    if isinstance(saved_policy, Mapping) and isinstance(live_policy, Mapping):
+        for key, value in live_policy.items():
+            if key in saved_policy and saved_policy[key] != value:
+                return f"saved with policy.{key}={saved_policy[key]}, this run has {value}"
+    live = module.state_dict()
+    unknown = [key for key in state if key not in live]
+    absent = [key for key in live if key not in state]
+    if unknown or absent:
+        return f"it holds {unknown[0]}" if unknown else f"it lacks {absent[0]}"
+    for key, tensor in live.items():
+        saved = state[key]
+        shape = tuple(saved.shape) if isinstance(saved, torch.Tensor) else type(saved).__name__
+        if shape != tuple(tensor.shape):
+            return f"{key} is {shape} there, {tuple(tensor.shape)} here"
+    return None
 
 
 def _check_fit(

@@ -15,7 +15,8 @@ Position = tuple[int, int]
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan pass every bound check (inf >= 0) and would poison the simulation's arithmetic.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class GridSpec(_Block):

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from townlet.errors import ConfigError
+from townlet.errors import ConfigError, yaml_problem
 from townlet.sim.constants import ACTION_IDS, OBJECT_TYPES, OBSERVATION_VARIANTS
 from townlet.sim.scenario import Position, Scenario
 
@@ -70,6 +70,7 @@ def _pydantic_problem(err: Any) -> _Problem:
         "less_than": f"must be < {ctx.get('lt')}",
         "extra_forbidden": "is not a known field",
         "too_short": f"must have at least {ctx.get('min_length')} entries",
+        "finite_number": "must be a finite number",
     }
     if kind == "missing":
         return _Problem(path, _NO_VALUE, "is required")
@@ -235,9 +236,8 @@ def load_scenario(source: str | Path | Mapping[str, Any] | Scenario) -> Scenario
         raise ConfigError(f"scenario {label}: file not found")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
-        raise ConfigError(f"scenario {label}: not valid YAML ({first})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"scenario {label}: {yaml_problem(exc)}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"scenario {label}: must be a mapping of scenario fields")
     return scenario_from_dict(data, source=label, name=path.stem)

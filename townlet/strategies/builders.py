@@ -32,7 +32,8 @@ from townlet.config.models import (
 from townlet.data.bc import BCDataModule
 from townlet.data.replay import ReplayDataModule
 from townlet.data.rollout import RolloutDataModule
-from townlet.policy.checkpoint import load_policy_weights
+from townlet.errors import ConfigError
+from townlet.policy.checkpoint import check_resume_checkpoint, load_policy_weights
 from townlet.policy.conflict_aware import ConflictAwarePolicy
 from townlet.sim import Scenario, scenario_from_dict
 from townlet.strategies.bc import BCModule
@@ -118,6 +119,7 @@ def ppo_module_arguments(
 def build_ppo_module(config: TrainConfig, ppo: PPOConfig, datamodule: Any) -> PPOModule:
     """The run's PPO module; its policy starts from ``init_from``'s weights when one is given."""
     module = PPOModule(**ppo_module_arguments(config, ppo, datamodule, config.trainer.max_epochs))
+    check_resume(config, module, ("trainer.max_epochs", config.trainer.max_epochs))
     if ppo.init_from:
         load_policy_weights(module.policy, Path(ppo.init_from), "strategy.init_from=")
         log.info("policy initialised from %s", ppo.init_from)
@@ -131,7 +133,7 @@ def build_bc_module(
     network: ConflictAwarePolicy | None = None,
 ) -> BCModule:
     """The BC module, sized from the expert data; anneal hands in the network of its stages."""
-    return BCModule(
+    module = BCModule(
         policy=config.policy.model_dump(),
         map_shape=list(datamodule.map_shape),
         feature_dim=datamodule.feature_dim,
@@ -141,6 +143,24 @@ def build_bc_module(
         weight_decay=bc.weight_decay,
         network=network,
     )
+    check_resume(config, module, ("strategy.epochs", bc.epochs))
+    return module
+
+
+def check_resume(config: TrainConfig, module: L.LightningModule, epochs: tuple[str, int]) -> None:
+    """``ckpt_path`` must fit the module just built and leave epochs to train (``epochs`` is the
+    key and value of the run's epoch budget); checked before any logger or trainer exists, so a
+    bad file costs one line and leaves no TensorBoard, telemetry or checkpoint behind."""
+    if not config.ckpt_path:
+        return
+    done = check_resume_checkpoint(config.ckpt_path, module)
+    key, budget = epochs
+    if budget <= done:
+        # Lightning would fit nothing (or refuse), and the run would end without a result.
+        raise ConfigError(
+            f"{key}={budget} — ckpt_path={config.ckpt_path} has already trained {done} "
+            f"epoch(s); resume with {key} above {done}"
+        )
 
 
 # -- callbacks, loggers, trainer -------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from townlet.telemetry.command import run_command, say, tool_prog
 from townlet.telemetry.streams import (
     ToolError,
+    Warn,
     iter_records,
     number,
     stream_paths,
@@ -66,7 +67,16 @@ def run_label(path: Path, depth: int = 1) -> str:
     return "/".join(named.parts[-depth:])
 
 
-def read_run(path: Path, label: str) -> Run:
+def _raise(message: str) -> None:
+    raise ToolError(message)
+
+
+def read_run(path: Path, label: str, fail: Warn = _raise) -> Run:
+    """The plotted columns of the log at ``path``.
+
+    A file of its stream that cannot be read goes to ``fail``: by default that fails the run;
+    ``plot`` reports it and plots the files it could read.
+    """
     keys = {key for _, _, panel_keys in PANELS for key in panel_keys}
     rows: list[tuple[dict[str, float], dict[str, float]]] = []  # (x candidates, y values)
     have_x = dict.fromkeys((name for name, _ in X_KEYS), True)
@@ -74,7 +84,7 @@ def read_run(path: Path, label: str) -> Run:
     def warn(message: str) -> None:
         say(f"warning: {message} (skipped)", err=True)
 
-    for _, _, record in iter_records(stream_paths(path), warn):
+    for _, _, record in iter_records(stream_paths(path), warn, fail):
         xs = {name: v for name, _ in X_KEYS if (v := number(record, name)) is not None}
         for name in have_x:
             have_x[name] = have_x[name] and name in xs
@@ -190,11 +200,24 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ToolError(INSTALL_HINT) from None
-    labels = unique_labels(args.logs)
-    runs = [read_run(path, label) for path, label in zip(args.logs, labels, strict=True)]
+    failures = 0
+
+    def fail(message: str) -> None:  # one line for a log or file; the other runs are plotted
+        nonlocal failures
+        failures += 1
+        say(f"{PROG}: {message}", err=True)
+
+    runs = []
+    for path, label in zip(args.logs, unique_labels(args.logs), strict=True):
+        try:
+            runs.append(read_run(path, label, fail))
+        except ToolError as err:
+            fail(str(err))
+    if not runs:
+        return 1
     draw(runs, args.out, args.width, args.height)
     say(f"wrote {args.out} ({args.width}x{args.height} px, {len(runs)} run(s))")
-    return 0
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:

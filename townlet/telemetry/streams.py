@@ -39,7 +39,7 @@ def parse_line(raw: bytes) -> tuple[Record | None, str | None]:
     json module, whose answer is the one that counts. Verdicts are therefore always json's.
     """
     payload: object
-    if _orjson is not None:
+    if _orjson is not None and not _may_nest_deeply(raw):
         try:
             payload = _orjson.loads(raw)
         except ValueError:
@@ -53,6 +53,17 @@ def parse_line(raw: bytes) -> tuple[Record | None, str | None]:
     return None, f"not a JSON object: got {_json_type(payload)}"
 
 
+# orjson (3.8 at least) parses nested arrays and objects without a depth limit: a line nested
+# 100,000 levels deep overflows the C stack (a segmentation fault); json raises RecursionError.
+# Only a line of many brackets can nest deeply: past this many, json alone reads it. Telemetry
+# records are flat (one brace), so the count costs two fast scans and changes nothing for them.
+_ORJSON_MAX_BRACKETS = 512
+
+
+def _may_nest_deeply(raw: bytes) -> bool:
+    return raw.count(b"[") + raw.count(b"{") > _ORJSON_MAX_BRACKETS
+
+
 class _Invalid:
     """A line json could not parse, with the reason in one line."""
 
@@ -60,10 +71,19 @@ class _Invalid:
         self.why = why
 
 
+def _parse_int(digits: str) -> int | float:
+    """A JSON integer, or ±inf past the digits int() converts (4,300): float() takes any length,
+    and the tools see such an integer as they see a 400-digit one, a non-finite number."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
+
+
 # Decoding the UTF-8 text ourselves and calling one decoder is about twice as fast as
 # json.loads(bytes), which sniffs the encoding per call. It is also the old tools' reading: a
 # UTF-8 byte-order mark is rejected, as json.loads(path.read_text()) rejected it.
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
 
 
 def _json_loads(raw: bytes) -> object:
@@ -82,23 +102,41 @@ def _json_type(value: object) -> str:
     return names.get(type(value), "a number")
 
 
-def iter_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """``(line number, raw line)`` for every non-blank line; blank lines only advance the count."""
-    for number, raw in enumerate(handle, start=1):
-        if raw.strip():
-            yield number, raw
+def read_error(path: Path, err: OSError) -> ToolError:
+    """A failure to open or read ``path``, as the one-line error that names it."""
+    if isinstance(err, FileNotFoundError):
+        return ToolError(f"{path}: no such file")
+    if isinstance(err, IsADirectoryError):
+        return ToolError(f"{path}: is a directory, not a log file")
+    return ToolError(f"{path}: cannot read ({err.strerror or err})")
 
 
 def open_log(path: Path) -> BinaryIO:
     """Open a log for binary reading, or raise a ToolError that names it."""
     try:
         return path.open("rb")
-    except FileNotFoundError:
-        raise ToolError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ToolError(f"{path}: is a directory, not a log file") from None
     except OSError as err:
-        raise ToolError(f"{path}: cannot read ({err.strerror})") from None
+        raise read_error(path, err) from None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` for every non-blank line; blank lines only advance the count.
+
+    A file that cannot be opened or read (a disk error midway) raises a ToolError naming it, so
+    a tool reports that file and goes on with the next; errors of the tool's own output (a closed
+    pipe) are not read errors and still end the tool.
+    """
+    with open_log(path) as handle:
+        lines = enumerate(handle, start=1)
+        while True:
+            try:
+                number, raw = next(lines)
+            except StopIteration:
+                return
+            except OSError as err:
+                raise read_error(path, err) from None
+            if not raw.isspace():  # no copy, unlike strip(): a line may be megabytes long
+                yield number, raw
 
 
 def stream_paths(path: Path) -> list[Path]:
@@ -114,16 +152,21 @@ def stream_paths(path: Path) -> list[Path]:
 Warn = Callable[[str], None]
 
 
-def iter_records(paths: list[Path], warn: Warn) -> Iterator[tuple[Path, int, Record]]:
-    """Every JSON object of the files in order; other lines are reported through ``warn``."""
+def iter_records(paths: list[Path], warn: Warn, fail: Warn) -> Iterator[tuple[Path, int, Record]]:
+    """Every JSON object of the files in order; other lines are reported through ``warn``.
+
+    A file that cannot be read is reported through ``fail``, and reading goes on with the next.
+    """
     for path in paths:
-        with open_log(path) as handle:
-            for number, raw in iter_lines(handle):
+        try:
+            for number, raw in iter_lines(path):
                 record, why = parse_line(raw)
                 if record is None:
                     warn(f"{path}:{number}: {why}")
                 else:
                     yield path, number, record
+        except ToolError as err:
+            fail(str(err))
 
 
 def number(record: Record, key: str) -> float | None:
@@ -177,6 +220,8 @@ class Follower:
     Only newline-terminated lines are yielded while following; a partial last line waits for the
     rest. Without ``follow`` it reads what exists and stops. ``should_stop`` is polled between
     reads (signal handlers set it); ``idle_timeout`` ends the wait after that long without data.
+    A file of the stream that cannot be read goes to ``on_error`` as one line; the next file of
+    the stream, if there is one, is read all the same.
     """
 
     def __init__(
@@ -184,12 +229,14 @@ class Follower:
         base: Path,
         *,
         follow: bool,
+        on_error: Warn,
         interval: float = 1.0,
         idle_timeout: float | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.base = base
         self.follow = follow
+        self.on_error = on_error
         self.interval = interval
         self.idle_timeout = idle_timeout
         self.should_stop = should_stop
@@ -206,8 +253,11 @@ class Follower:
                 if not self._wait():
                     return
                 continue
-            with open_log(path) as handle:
-                yield from self._read_file(path, handle, rotated_path(self.base, index + 1))
+            try:
+                with open_log(path) as handle:
+                    yield from self._read_file(path, handle, rotated_path(self.base, index + 1))
+            except ToolError as err:
+                self.on_error(str(err))
             if self.should_stop() or not rotated_path(self.base, index + 1).exists():
                 return
             index += 1
@@ -215,27 +265,39 @@ class Follower:
     def _read_file(
         self, path: Path, handle: BinaryIO, next_path: Path
     ) -> Iterator[tuple[Path, int, bytes]]:
-        number, pending, final = 0, b"", False
+        # readline() reads a line of any length in one call, in time linear in its length. The
+        # pieces of a line whose end is not written yet wait in `partial` and are joined once,
+        # when its newline arrives: re-joining the pending text at every read would copy it over
+        # and over, quadratic in the length of a long line.
+        number, final = 0, False
+        partial: list[bytes] = []
         while True:
-            chunk = handle.read(1 << 16)
-            if not chunk:
-                final = not self.follow or next_path.exists()
-                if final:  # drain: lines written to this file just before the rotation
-                    chunk = handle.read()
-                if not chunk:
-                    if final or not self._wait():
-                        break
-                    continue
-            self._last_data = time.monotonic()
-            *complete, pending = (pending + chunk).split(b"\n")
-            for raw in complete:
+            try:
+                raw = handle.readline()
+            except OSError as err:  # a disk error: report this file, go on with the next
+                raise read_error(path, err) from None
+            if raw.endswith(b"\n"):
+                self._last_data = time.monotonic()
                 number += 1
-                if raw.strip():
-                    yield path, number, raw
+                line = b"".join([*partial, raw]) if partial else raw
+                partial.clear()
+                if not line.isspace():
+                    yield path, number, line
+            elif raw:  # the end of the file, inside a line: wait for the rest
+                self._last_data = time.monotonic()
+                partial.append(raw)
+            elif final:  # drained: lines written to this file just before the rotation are in
+                break
+            else:
+                final = not self.follow or next_path.exists()
+                if not final and not self._wait():
+                    break
         # A last line without its newline is only final once this file is finished (a killed
         # writer, or a file read without --follow); while following it may still be completed.
-        if final and pending.strip():
-            yield path, number + 1, pending
+        if final and partial:
+            line = b"".join(partial)
+            if not line.isspace():
+                yield path, number + 1, line
 
     def _wait(self) -> bool:
         """Sleep one polling interval; False when following should end instead."""

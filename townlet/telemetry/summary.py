@@ -161,13 +161,18 @@ def run(args: argparse.Namespace) -> int:
         baseline = baseline_values(load_baseline(args.baseline), args.baseline)
     files = stream_paths(args.log)
     skipped = 0
+    unread: list[str] = []
 
     def warn(message: str) -> None:
         nonlocal skipped
         skipped += 1
         say(f"warning: {message} (skipped)", err=True)
 
-    records = (record for _, _, record in iter_records(files, warn))
+    def fail(message: str) -> None:  # a file of the stream that cannot be read; the rest can
+        unread.append(message)
+        say(f"{PROG}: {message}", err=True)
+
+    records = (record for _, _, record in iter_records(files, warn, fail))
     try:
         body = summarise(records, args.last, baseline)
     except ToolError as err:
@@ -182,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     }
     renderers = {"text": render_text, "markdown": render_markdown}
     say(json.dumps(summary, indent=2) if args.format == "json" else renderers[args.format](summary))
-    return 0
+    return 1 if unread else 0
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:

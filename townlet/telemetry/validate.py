@@ -27,7 +27,6 @@ from townlet.telemetry.streams import (
     iter_lines,
     load_baseline,
     number,
-    open_log,
     parse_line,
 )
 
@@ -174,19 +173,18 @@ class DriftTable:
 def validate_file(path: Path, allow_legacy: bool, drift: DriftTable | None) -> bool:
     """Check one file, printing each problem as it is found; True when it is valid."""
     records = problems = 0
-    with open_log(path) as handle:
-        for line, raw in iter_lines(handle):
-            record, why = parse_line(raw)
-            if record is None:
-                problems += 1
-                say(f"{path}:{line}: {why}", err=True)
-                continue
-            records += 1
-            for key, problem in record_problems(record, allow_legacy=allow_legacy):
-                problems += 1
-                say(f"{path}:{line}: {key}: {problem}", err=True)
-            if drift is not None:
-                drift.add(line, record)
+    for line, raw in iter_lines(path):
+        record, why = parse_line(raw)
+        if record is None:
+            problems += 1
+            say(f"{path}:{line}: {why}", err=True)
+            continue
+        records += 1
+        for key, problem in record_problems(record, allow_legacy=allow_legacy):
+            problems += 1
+            say(f"{path}:{line}: {key}: {problem}", err=True)
+        if drift is not None:
+            drift.add(line, record)
     if records == 0 and problems == 0:
         say(f"{path}: empty file: no telemetry records", err=True)
         return False
@@ -205,7 +203,7 @@ def check(args: argparse.Namespace) -> int:
     for path in args.logs:
         try:
             ok = check_file(path, args, baseline) and ok
-        except ToolError as err:  # a missing or unreadable file is one problem; go on
+        except ToolError as err:  # a missing or unreadable file is one line; go on
             say(f"{err}", err=True)
             ok = False
     return 0 if ok else 1

@@ -26,6 +26,7 @@ from townlet.telemetry.schema import ANNEAL_KEYS, KPI_KEYS
 from townlet.telemetry.streams import (
     Follower,
     Record,
+    ToolError,
     fmt,
     fmt_epoch,
     number,
@@ -258,13 +259,20 @@ class StopFlag:
 
 
 def watch(args: argparse.Namespace) -> int:
-    status = 0
+    status = records = 0
     alerts = Alerts(args)
     stop = StopFlag()
+
+    def unreadable(message: str) -> None:  # a file of the stream; the next one is still read
+        nonlocal status
+        status = 1
+        say(f"{PROG}: {message}", err=True)
+
     with stop.installed():
         follower = Follower(
             args.log,
             follow=args.follow,
+            on_error=unreadable,
             interval=args.interval,
             idle_timeout=args.idle_timeout,
             should_stop=stop.is_set,
@@ -275,10 +283,15 @@ def watch(args: argparse.Namespace) -> int:
                 say(f"{path}:{line}: {why}", err=True)
                 status = 1
                 continue
+            records += 1
             say(as_json(record) if args.json else describe(record))
             for alert in alerts.check(record, f"{path}:{line}"):
                 say(alert, err=True)
                 status = 1
+    # Nothing to watch is a failure, as it is for validate and summary; stopping a --follow
+    # with Ctrl-C before the first record arrives is not.
+    if records == 0 and not stop.is_set():
+        raise ToolError(f"{args.log}: no telemetry records")
     return status
 
 

@@ -8,8 +8,11 @@ from types import MappingProxyType
 import pytest
 import yaml
 
+from tests.bad_yaml import UNPARSABLE_YAML
+from tests.unit.finite_fields import NON_FINITE, float_fields, refusal_kinds
 from townlet.errors import ConfigError
 from townlet.sim import SCENARIO_NAMES, load_scenario, scenario_from_dict, scenario_path
+from townlet.sim.scenario import Scenario
 from townlet.sim.scenario_loader import SCENARIO_DIR
 
 
@@ -127,6 +130,59 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("agents: [\n")
     with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
         load_scenario(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        *UNPARSABLE_YAML,
+        pytest.param(
+            "ticks: 80\n\tagents: []\n", "line 2, column 1: found character '\\t'", id="tab"
+        ),
+    ],
+)
+def test_unparsable_yaml_is_one_line_with_line_and_column(tmp_path, text, where):
+    marker = tmp_path / "executed"
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text.format(marker=marker))
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"config error: scenario {path}: not valid YAML at {where}")
+    assert "\n" not in str(info.value) and info.value.exit_code == 2
+    assert not marker.exists()  # the tag was refused, never run
+
+
+def test_scenario_that_is_not_text_is_one_line(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ConfigError, match=r"^config error: scenario .*\.yaml: not valid YAML"):
+        load_scenario(path)
+
+
+def test_the_scenario_tree_has_float_fields_to_check():
+    names = {f"{model.__name__}.{name}" for model, name in float_fields(Scenario)}
+    assert {"RewardsSpec.survival_tick", "AgentSpec.wallet", "NeedLevels.hunger"} <= names
+    assert len(names) >= 40
+
+
+@pytest.mark.parametrize(("model", "name"), float_fields(Scenario))
+def test_every_scenario_float_refuses_inf_and_nan(model, name):
+    for value in NON_FINITE:
+        assert refusal_kinds(model, name, value) == {"finite_number"}, value
+
+
+@pytest.mark.parametrize(
+    ("block", "field", "message"),
+    [
+        ("rewards", {"survival_tick": float("inf")}, "rewards.survival_tick=inf"),
+        ("needs", {"decay": {"hunger": float("nan")}}, "needs.decay.hunger=nan"),
+        ("economy", {"meal_cost": float("-inf")}, "economy.meal_cost=-inf"),
+    ],
+)
+def test_non_finite_scenario_value_is_one_line(tmp_path, block, field, message):
+    data = _base()
+    data[block] = field
+    assert _error(tmp_path, data) == f"{message} must be a finite number"
 
 
 def test_bundled_files_by_name_path_and_plain_mapping():

@@ -29,6 +29,10 @@ LINES = [
     b'"text"',
     b"null",
     b"[" * 100_000,
+    b'{"a": 1' + b"0" * 5000 + b"}",  # more digits than int() converts
+    b'{"a": -1' + b"0" * 5000 + b"}",
+    b"[" * 100_000 + b"]" * 100_000,  # balanced: deep enough to overflow orjson 3.8's C stack
+    b'{"a": ' * 100_000 + b"1" + b"}" * 100_000,
 ]
 
 
