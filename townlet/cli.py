@@ -21,7 +21,7 @@ import yaml
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
-from townlet.errors import ConfigError, TownletError, yaml_error_line
+from townlet.errors import TownletError, yaml_error_line
 from townlet.run_folder import register_resolvers, release_folders
 
 T = TypeVar("T")
@@ -58,14 +58,18 @@ def user_wants_traceback() -> bool:
 
 
 def report_errors(task: Callable[..., T]) -> Callable[..., T]:
-    """Wrap a Hydra task function: a TownletError prints one line and exits with its code."""
+    """Wrap a Hydra task function: a TownletError prints one line and exits with its code.
+
+    HYDRA_FULL_ERROR=1 re-raises instead, except for errors with ``traceback_helps`` false
+    (an interrupted run), whose exit code a scheduler reads.
+    """
 
     @wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return task(*args, **kwargs)
         except TownletError as err:
-            if user_wants_traceback():
+            if user_wants_traceback() and err.traceback_helps:
                 raise
             print(err, file=sys.stderr)
             sys.exit(err.exit_code)
@@ -93,10 +97,11 @@ def run_hydra_app(hydra_main: Callable[[], Any]) -> None:
     """Run a ``@hydra.main`` function; composition errors become one line and exit code 2.
 
     The run folder is locked for the run's lifetime (:mod:`townlet.run_folder`) and released on
-    every way out. A config error (exit 2) also removes the folder when this process created it
-    and Hydra's files are all it holds. Cleaning up on the way out, rather than validating before
-    Hydra writes, catches every config error: some are only found while the run is being built
-    (``device=gpu`` without CUDA, a missing ``data.manifest``), long after Hydra made the folder.
+    every way out. Any failure (a config error, exit 2, or bad data, exit 1) also removes the
+    folder when this process created it and Hydra's files are all it holds: a run that never
+    started leaves no folder. Cleaning up on the way out, rather than validating before Hydra
+    writes, catches every such error: some are only found while the run is being built
+    (``device=gpu`` without CUDA, an unreadable manifest), long after Hydra made the folder.
     """
     os.environ.setdefault("TOWNLET_USER_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR", "0"))
     # Hydra re-raises instead of printing its own report, so composition errors can be reworded.
@@ -118,6 +123,7 @@ def run_hydra_app(hydra_main: Callable[[], Any]) -> None:
         print("interrupted (SIGINT)", file=sys.stderr)
         code = 128 + signal.SIGINT
     finally:
-        release_folders(discard_unused=code == ConfigError.exit_code)
+        # A failed run that wrote more than Hydra's files (a stopped fit) keeps its folder.
+        release_folders(discard_unused=code not in (0, None))
     if code:
         sys.exit(code)

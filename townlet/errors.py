@@ -11,6 +11,9 @@ class TownletError(Exception):
     """Base class; ``str(err)`` is the whole one-line message shown to the user."""
 
     exit_code: int = 1
+    # False for outcomes that are not failures to debug (a run stopped by a signal): their one
+    # line and exit code stand even when HYDRA_FULL_ERROR=1 asks for tracebacks.
+    traceback_helps: bool = True
 
 
 class ConfigError(TownletError):

@@ -38,6 +38,8 @@ RESUME_KEYS = ("ckpt_path=", "hydra.run.dir=", "hydra.sweep.dir=", "hydra.job.nu
 class RunInterrupted(TownletError):
     """Training stopped on a signal after saving a checkpoint; exit code 128 + the signal."""
 
+    traceback_helps = False  # an interruption is no bug: 143/130 and the resume line, always
+
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + signum

@@ -89,8 +89,10 @@ def train_bc(config: TrainConfig, extra: ExtraCallbacks = ()) -> BCTrainingResul
     """Behaviour cloning: PPO's checklist on the expert data, with a validation split."""
     bc = strategy_of(config, BCConfig)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    datamodule = ExpertData(config, bc).datamodule()
-    module = build_bc_module(config, bc, datamodule)
+    experts = ExpertData(config, bc)
+    with experts.discarded_on_config_error():  # a refused ckpt_path leaves no capture
+        datamodule = experts.datamodule()
+        module = build_bc_module(config, bc, datamodule)
     # The same callbacks and loggers as PPO; the epochs come from the strategy.
     callbacks, loggers = build_callbacks(config, extra), build_loggers(config)
     trainer = build_trainer(config, callbacks, loggers, datamodule, max_epochs=bc.epochs)

@@ -85,3 +85,36 @@ def test_sigterm_saves_checkpoint_exits_143_and_resumes(tmp_path: Path) -> None:
     epochs = [record["epoch"] for record in read_records(run_dir / "telemetry.ndjson")]
     assert epochs[-1] == saved + 1 and epochs.count(saved + 1) == 1
     assert (run_dir / "result.json").exists()
+
+
+def test_sigterm_stops_gracefully_without_the_callbacks_group(tmp_path: Path) -> None:
+    """callbacks=none builds no callback at all, yet a SIGTERM still checkpoints and exits 143
+    (Lightning's own handling would exit 0 mid-epoch)."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "townlet.train",
+            f"hydra.run.dir={run_dir}",
+            *ARGS,
+            "callbacks=none",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # No telemetry without callbacks: the TensorBoard folder appears once the fit has begun.
+    deadline = time.monotonic() + 240
+    while not (run_dir / "tensorboard").exists():
+        assert proc.poll() is None, "the run ended before training started"
+        assert time.monotonic() < deadline, "training never started"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 143, stderr[-2000:]
+    _assert_stopped_with_checkpoint(run_dir, stderr, "SIGTERM")
+    assert not (run_dir / "telemetry.ndjson").exists()  # callbacks=none really had none

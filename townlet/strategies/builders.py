@@ -35,6 +35,7 @@ from townlet.data.rollout import RolloutDataModule
 from townlet.errors import ConfigError
 from townlet.policy.checkpoint import check_resume_checkpoint, load_policy_weights
 from townlet.policy.conflict_aware import ConflictAwarePolicy
+from townlet.signals import GracefulStop
 from townlet.sim import Scenario, scenario_from_dict
 from townlet.strategies.bc import BCModule
 from townlet.strategies.ppo import PPOModule
@@ -165,7 +166,8 @@ def check_resume(config: TrainConfig, module: L.LightningModule, epochs: tuple[s
 
 # -- callbacks, loggers, trainer -------------------------------------------------------------
 def build_callbacks(config: TrainConfig, extra: Sequence[L.Callback] = ()) -> list[L.Callback]:
-    """``extra`` (from Python callers) first, then the callbacks group's, in its order."""
+    """``extra`` (from Python callers) first, then the callbacks group's, in its order; a
+    :class:`GracefulStop` is added last when none of them is one."""
     run_info: dict[str, Any] = {"strategy": config.strategy.name, "seed": config.seed}
     if not isinstance(config.data, ReplayDataConfig):
         run_info["scenario"] = scenario_choice()
@@ -179,7 +181,18 @@ def build_callbacks(config: TrainConfig, extra: Sequence[L.Callback] = ()) -> li
         if isinstance(callback, ProgressBar) and not config.trainer.enable_progress_bar:
             continue
         callbacks.append(callback)
+    if not any(isinstance(callback, GracefulStop) for callback in callbacks):
+        # Without it Lightning's own SIGTERM handling ends the fit mid-epoch with exit code 0,
+        # which a scheduler reads as success; so every run stops on signals the same way
+        # (DESIGN §14), whatever the callbacks group says (callbacks=none included).
+        callbacks.append(graceful_stop(config))
     return callbacks
+
+
+def graceful_stop(config: TrainConfig) -> GracefulStop:
+    """The stop on SIGTERM/SIGINT, saving where the callbacks group's default saves."""
+    run_dir = Path(config.paths.output_dir)
+    return GracefulStop(str(run_dir), str(run_dir / "checkpoints" / "last.ckpt"))
 
 
 def build_loggers(config: TrainConfig) -> list[Logger]:

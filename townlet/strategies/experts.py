@@ -7,6 +7,9 @@ name a manifest path as their dataset.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from townlet.config.capture import CaptureConfig
@@ -14,6 +17,7 @@ from townlet.config.models import BCConfig, ReplayDataConfig, TrainConfig
 from townlet.data.bc import BCDataModule
 from townlet.data.capture import capture_to
 from townlet.data.manifest import CAPTURE_MANIFEST
+from townlet.errors import ConfigError
 from townlet.strategies.builders import scenario_of
 
 CAPTURE_FOLDER = "capture"  # inside the run folder
@@ -28,6 +32,7 @@ class ExpertData:
         self.config = config
         self.bc = bc
         self._loaded: dict[str, BCDataModule] = {}
+        self._captured: Path | None = None  # the capture this run wrote, if it wrote one
 
     def manifest(self) -> str:
         """The replay manifest to clone, or a fresh scripted capture of the scenario."""
@@ -44,6 +49,7 @@ class ExpertData:
                 seed=self.config.seed + scenario.seed,
             )
             capture_to(folder, scenario, name, capture)
+            self._captured = folder
         return str(folder)
 
     def datamodule(self, dataset: str = "capture") -> BCDataModule:
@@ -54,3 +60,18 @@ class ExpertData:
                 manifest, self.bc.batch_size, self.bc.val_fraction, self.config.seed
             )
         return self._loaded[dataset]
+
+    @contextmanager
+    def discarded_on_config_error(self) -> Iterator[None]:
+        """Remove the capture written inside the block when the block rejects the config.
+
+        The BC module (and so the ``ckpt_path`` check) is sized from the expert data, so the
+        capture comes first; a run refused there (exit 2) must still leave nothing behind.
+        """
+        try:
+            yield
+        except ConfigError:
+            if self._captured is not None:
+                shutil.rmtree(self._captured, ignore_errors=True)
+                self._captured = None
+            raise

@@ -4,10 +4,19 @@ The module computes the PPO numbers; this callback adds the stream counters (``s
 ``log_stream_offset``, ``cycle_id``), the data source's fields and timings, validates the record
 against the one schema, writes it from global rank 0, and sends the same numbers to every logger
 with agent-steps as the step. Its counters live in ``state_dict`` so resumed runs continue exactly.
+
+Resume and fork (DESIGN §7.4, §14): the streams always live at this run's configured paths, never
+at a path read from a checkpoint. The checkpoint stores each stream's position (file of the
+rotation, lines, byte offset) and the resolved path of the stream that wrote it. On resume, a
+stream at this run's path that holds the saved position (the same folder, or the folder moved or
+copied whole) is cut back to it; where this run's folder has no stream yet (a checkpoint forked
+into a new folder) a new stream starts there, continuing epochs and counters under a new run_id.
+Anything else is refused rather than mixed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -18,6 +27,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from townlet.errors import TownletError
 from townlet.telemetry.schema import (
     ALWAYS_WRITTEN_KEYS,
     BC_KEYS,
@@ -26,7 +36,7 @@ from townlet.telemetry.schema import (
     TelemetryRecord,
 )
 from townlet.telemetry.tags import tb_scalars, write_layout
-from townlet.telemetry.writer import NDJSONWriter
+from townlet.telemetry.writer import NDJSONWriter, line_at_position, stream_files
 
 log = logging.getLogger(__name__)
 BC_STREAM = "telemetry_bc.ndjson"
@@ -118,13 +128,18 @@ class TelemetryCallback(L.Callback):
         # stage may add keys (anneal_*) computed from the record.
         self.epoch_offset = 0
         self.annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-        self._writer_state: dict[str, int] | None = None
+        self._resume: dict[str, Any] | None = None  # a loaded state, applied in on_fit_start
         self._writer: NDJSONWriter | None = None
         self._bc_writer: NDJSONWriter | None = None
         self._epoch_start = 0.0
 
     # -- Lightning hooks ---------------------------------------------------------------------
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Lightning restores callback states before this hook, so the streams are set up once
+        # against the checkpoint's positions before any epoch writes.
+        resume, self._resume = self._resume, None
+        if resume is not None and trainer.is_global_zero:
+            self._resume_streams(resume)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
@@ -178,9 +193,7 @@ class TelemetryCallback(L.Callback):
         if epoch % self.log_frequency != 0:
             return
         if trainer.is_global_zero:
-            if self._bc_writer is None:
-                self._bc_writer = NDJSONWriter(Path(self.path).with_name(BC_STREAM))
-            self._bc_writer.write(record)
+            self._get_bc_writer().write(record)
         self._log_scalars(trainer, record, int(metrics["samples_seen"]))
 
     @staticmethod
@@ -195,15 +208,19 @@ class TelemetryCallback(L.Callback):
                 writer.close()
 
     # -- checkpointed counters (plain ints and strings only) ---------------------------------
+    # Order within an epoch end: the telemetry line is written and fsynced first, the checkpoint
+    # (Lightning runs ModelCheckpoint after other callbacks) then saves the position after it.
+    # A kill between the two leaves one line past the saved position; the resume cuts it off
+    # and writes that epoch again, so it appears exactly once.
     def state_dict(self) -> dict[str, Any]:
-        writer_state = self._writer.state_dict() if self._writer else self._writer_state
         return {
-            "path": self.path,
+            "stream_path": self.path,
             "run_id": self.run_id,
             "steps": self.steps,
             "log_stream_offset": self.log_stream_offset,
             "cycle_id": self.cycle_id,
-            "writer": dict(writer_state) if writer_state else None,
+            "writer": self._get_writer().state_dict(),
+            "bc_writer": self._get_bc_writer().state_dict(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -211,19 +228,60 @@ class TelemetryCallback(L.Callback):
         self.log_stream_offset = int(state_dict["log_stream_offset"])
         self.cycle_id = int(state_dict["cycle_id"])
         self.run_id = str(state_dict.get("run_id", self.run_id))
-        # A resumed run continues the stream it came from (DESIGN §7.4), wherever it now runs.
-        saved_path = state_dict.get("path")
-        if saved_path and saved_path != self.path:
-            log.info("resuming telemetry stream %s (checkpoint's run)", saved_path)
-            self.path = str(saved_path)
-        self._writer_state = state_dict.get("writer")
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        for writer in (self._writer, self._bc_writer):
+            if writer is not None:
+                writer.close()
+        self._writer = self._bc_writer = None
+        self._resume = {
+            # Older checkpoints named the stream "path".
+            "stream_path": state_dict.get("stream_path", state_dict.get("path")),
+            "run_id": self.run_id,
+            "writer": state_dict.get("writer"),
+            "bc_writer": state_dict.get("bc_writer"),
+        }
+
+    def _resume_streams(self, resume: dict[str, Any]) -> None:
+        """Cut this run's streams back to the saved positions, or start new ones (a fork)."""
+        main, bc = Path(self.path), Path(self.path).with_name(BC_STREAM)
+        forked = resume["stream_path"] != self.path and not stream_files(main)
+        if forked:
+            log.info("forking telemetry of %s into %s", resume["stream_path"], self.path)
+            self.run_id = uuid.uuid4().hex[:12]
+        for path, state in ((main, resume["writer"]), (bc, resume["bc_writer"])):
+            if state is None or (forked and not stream_files(path)):
+                continue
+            if not _holds_run(path, state, resume["run_id"] if path == main else None):
+                raise TownletError(
+                    f"{path} does not hold the telemetry the checkpoint saved "
+                    f"(file {state['file_index']}, byte {state.get('byte_offset')}); "
+                    "resume into the run folder that wrote it, or into an empty one to fork"
+                )
+            writer = NDJSONWriter(path, self.max_log_entries if path == main else 0)
+            writer.cut_back(state)
+            if path == main:
+                self._writer = writer
+            else:
+                self._bc_writer = writer
 
     def _get_writer(self) -> NDJSONWriter:
         if self._writer is None:
             self._writer = NDJSONWriter(self.path, self.max_log_entries)
-            if self._writer_state:
-                self._writer.load_state_dict(self._writer_state)
         return self._writer
+
+    def _get_bc_writer(self) -> NDJSONWriter:
+        """BC epochs go to telemetry_bc.ndjson next to the PPO stream, never rotated."""
+        if self._bc_writer is None:
+            self._bc_writer = NDJSONWriter(Path(self.path).with_name(BC_STREAM))
+        return self._bc_writer
+
+
+def _holds_run(path: Path, state: dict[str, Any], run_id: str | None) -> bool:
+    """Whether the stream at ``path`` holds the saved position, its last line (if any) written
+    by ``run_id``: another run's stream may hold a line end at the same byte by chance."""
+    line = line_at_position(path, state)
+    if not line or run_id is None:
+        return line is not None
+    try:
+        return bool(json.loads(line).get("run_id") == run_id)
+    except (ValueError, AttributeError):
+        return False

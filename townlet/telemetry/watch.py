@@ -22,9 +22,9 @@ from typing import Any
 
 from townlet.telemetry.columns import MetricColumn
 from townlet.telemetry.command import run_command, say, tool_prog
+from townlet.telemetry.follow import Follower
 from townlet.telemetry.schema import ANNEAL_KEYS, KPI_KEYS
 from townlet.telemetry.streams import (
-    Follower,
     Record,
     ToolError,
     fmt,

@@ -6,19 +6,25 @@ the file with the HIGHEST index is the newest and reading ``base, .1, .2, …`` 
 the records in write order. (This is the reverse of logrotate: nothing is ever renamed, which is
 what lets ``watch --follow`` move from the base file to ``.1`` to ``.2`` without losing its place.)
 
-Each record is one ``write`` of a complete line on an unbuffered append-mode file, then fsync,
-so a killed process leaves only whole lines. Existing files are never truncated.
+Each record is one ``write`` of a complete line on an unbuffered append-mode file, then fsync.
+A kill (or a full disk) can still leave the start of a line, so the stream is only ever trusted up
+to a position: the state a checkpoint saved (``cut_back``, DESIGN §14), or the last newline when a
+writer opens a stream without saved state. Bytes past that position are cut off before writing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
+
+log = logging.getLogger(__name__)
+_STATE_KEYS = ("file_index", "lines_in_file", "byte_offset")
 
 
 def rotated_path(path: str | os.PathLike[str], index: int) -> Path:
@@ -35,19 +41,54 @@ def stream_files(path: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
-def _count_lines(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+def _whole_lines(path: Path) -> tuple[int, int]:
+    """Line count and byte length of ``path`` up to its last newline (0, 0 when missing)."""
+    lines = size = 0
+    if path.exists():
+        with path.open("rb") as handle:
+            for raw in handle:
+                if raw.endswith(b"\n"):
+                    lines, size = lines + 1, size + len(raw)
+    return lines, size
+
+
+def line_at_position(path: str | os.PathLike[str], state: Mapping[str, object]) -> bytes | None:
+    """The whole line that ends at a saved position of the stream at ``path`` (``b""`` for an
+    empty position), or None when the stream does not hold that position: its file number
+    ``file_index`` is missing, shorter, or has no line end right before ``byte_offset``."""
+    values = _checked_state({"byte_offset": 0, **state})  # older states: no offset to check
+    target = rotated_path(path, values["file_index"])
+    offset = values["byte_offset"]
+    if offset == 0:  # an empty position: any stream, even none yet, can be cut back to it
+        return b""
+    if not target.is_file() or target.stat().st_size < offset:
+        return None
+    with target.open("rb") as handle:
+        start = offset - 1
+        while start > 0:  # step back in chunks to the newline that ends the line before
+            begin = max(start - 65536, 0)
+            handle.seek(begin)
+            found = handle.read(start - begin).rfind(b"\n")
+            if found >= 0:
+                start = begin + found + 1
+                break
+            start = begin
+        handle.seek(start)
+        line = handle.read(offset - start)
+    return line if line.endswith(b"\n") else None
+
+
+def holds_position(path: str | os.PathLike[str], state: Mapping[str, object]) -> bool:
+    """Whether the stream at ``path`` holds the saved position (see ``line_at_position``)."""
+    return line_at_position(path, state) is not None
 
 
 class NDJSONWriter:
     """Writes one JSON object per line to ``path``, rotating every ``max_log_entries`` lines.
 
     ``max_log_entries=0`` disables rotation. A new writer picks up where the stream on disk ends
-    (its newest file and that file's line count); ``load_state_dict`` overrides that with the state
-    saved in a checkpoint, so a resumed run rotates exactly as the uninterrupted run would have.
+    (its newest file, up to that file's last newline); ``cut_back`` moves it to the state saved
+    in a checkpoint, so a resumed run rotates exactly as the uninterrupted run would have.
     """
 
     def __init__(
@@ -61,7 +102,9 @@ class NDJSONWriter:
         self._handle: BinaryIO | None = None
         existing = stream_files(self.path)
         self._file_index = max(len(existing) - 1, 0)
-        self._lines_in_file = _count_lines(self.current_path)
+        self._lines_in_file, self._bytes_in_file = _whole_lines(self.current_path)
+        # Set until the first write: bytes past _bytes_in_file (a torn last line) go first.
+        self._cut_pending = True
 
     @property
     def current_path(self) -> Path:
@@ -71,10 +114,12 @@ class NDJSONWriter:
     def write(self, record: Mapping[str, object]) -> None:
         """Append ``record`` as one complete line and push it to disk before returning."""
         line = _encode(record)  # before rotating, so a bad record changes nothing
+        if self._cut_pending:  # before rotating: a torn tail of a full file goes too
+            self._truncate_current()
         if self.max_log_entries and self._lines_in_file >= self.max_log_entries:
             self._close_handle()
             self._file_index += 1
-            self._lines_in_file = 0
+            self._lines_in_file = self._bytes_in_file = 0
         handle = self._open()
         view = memoryview(line)
         while view:  # raw writes may be short; loop until the whole line is out
@@ -84,22 +129,45 @@ class NDJSONWriter:
         if self._fsync:
             os.fsync(handle.fileno())
         self._lines_in_file += 1
+        self._bytes_in_file += len(line)
 
     def state_dict(self) -> dict[str, int]:
-        """Rotation state as plain ints, for the callback's checkpointed ``state_dict``."""
-        return {"file_index": self._file_index, "lines_in_file": self._lines_in_file}
+        """Stream position as plain ints, for the callback's checkpointed ``state_dict``: the
+        file of the rotation, its line count and its byte length after the last line written."""
+        return {
+            "file_index": self._file_index,
+            "lines_in_file": self._lines_in_file,
+            "byte_offset": self._bytes_in_file,
+        }
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
-        """Continue the stream from a saved state: the next line follows the saved last line."""
-        values: dict[str, int] = {}
-        for key in ("file_index", "lines_in_file"):
-            value = state.get(key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"writer state {key} must be an int >= 0, got {value!r}")
-            values[key] = value
+        """Continue from a saved position: the next write first cuts the current file back to
+        it. Later files of the rotation stay (``cut_back`` removes them too). A state without
+        ``byte_offset`` (older checkpoints) keeps the current file's whole lines.
+        """
+        values = _checked_state({"byte_offset": 0, **state})
         self._close_handle()
+        self._cut_pending = True
         self._file_index = values["file_index"]
         self._lines_in_file = values["lines_in_file"]
+        if "byte_offset" in state:
+            self._bytes_in_file = values["byte_offset"]
+        else:
+            self._bytes_in_file = _whole_lines(self.current_path)[1]
+
+    def cut_back(self, state: Mapping[str, object]) -> None:
+        """Cut the stream back to a saved position and continue from there.
+
+        Files of the rotation past ``file_index`` are removed and file ``file_index`` is
+        truncated to ``byte_offset``: lines written after the position was saved (an epoch whose
+        checkpoint never landed, a torn line) are gone, so the resumed run writes them once.
+        """
+        self.load_state_dict(state)
+        index = self._file_index + 1
+        while rotated_path(self.path, index).exists():
+            rotated_path(self.path, index).unlink()
+            index += 1
+        self._truncate_current()
 
     def close(self) -> None:
         """Release the file handle; a later ``write`` reopens the current file in append mode."""
@@ -127,6 +195,28 @@ class NDJSONWriter:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+    def _truncate_current(self) -> None:
+        """Drop the current file's bytes past the trusted position, if any."""
+        self._cut_pending = False
+        target = self.current_path
+        if target.is_file() and target.stat().st_size > self._bytes_in_file:
+            log.info("cutting %s back to byte %d", target, self._bytes_in_file)
+            self._close_handle()
+            with target.open("r+b") as handle:
+                handle.truncate(self._bytes_in_file)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
+def _checked_state(state: Mapping[str, object]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for key in _STATE_KEYS:
+        value = state.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"writer state {key} must be an int >= 0, got {value!r}")
+        values[key] = value
+    return values
 
 
 def _encode(record: Mapping[str, object]) -> bytes:

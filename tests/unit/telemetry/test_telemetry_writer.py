@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from townlet.telemetry.writer import NDJSONWriter, rotated_path, stream_files
+from townlet.telemetry.writer import (
+    NDJSONWriter,
+    holds_position,
+    line_at_position,
+    rotated_path,
+    stream_files,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,7 +91,7 @@ def test_loaded_state_wins_over_what_is_on_disk(tmp_path: Path) -> None:
     writer = NDJSONWriter(base, max_log_entries=2)
     writer.load_state_dict({"file_index": 0, "lines_in_file": 1})
     writer.write({"epoch": 3.0})
-    assert writer.state_dict() == {"file_index": 0, "lines_in_file": 2}
+    assert writer.state_dict() == {"file_index": 0, "lines_in_file": 2, "byte_offset": 45}
     writer.close()
     assert epochs_per_file(base) == [[1.0, 2.0, 3.0]]
 
@@ -96,7 +102,7 @@ def test_new_writer_continues_the_stream_on_disk(tmp_path: Path) -> None:
         for epoch in (1, 2, 3):
             writer.write({"epoch": float(epoch)})
     reopened = NDJSONWriter(base, max_log_entries=2)
-    assert reopened.state_dict() == {"file_index": 1, "lines_in_file": 1}
+    assert reopened.state_dict() == {"file_index": 1, "lines_in_file": 1, "byte_offset": 15}
     reopened.write({"epoch": 4.0})
     reopened.write({"epoch": 5.0})
     reopened.close()
@@ -131,7 +137,7 @@ def test_non_finite_record_is_refused_and_nothing_written(tmp_path: Path) -> Non
         writer.write({"epoch": 2.0, "loss_total": math.nan})
     writer.close()
     assert epochs_per_file(base) == [[1.0]]  # no rotation happened for the refused line
-    assert writer.state_dict() == {"file_index": 0, "lines_in_file": 1}
+    assert writer.state_dict() == {"file_index": 0, "lines_in_file": 1, "byte_offset": 15}
 
 
 @pytest.mark.parametrize(
@@ -171,3 +177,59 @@ def test_killed_writer_leaves_only_whole_lines(tmp_path: Path) -> None:
     assert len(data) >= 100_000 and data.endswith(b"\n")
     records = lines_of(base)
     assert [r["epoch"] for r in records] == [float(i) for i in range(1, len(records) + 1)]
+
+
+def test_cut_back_drops_lines_and_files_past_the_saved_position(tmp_path: Path) -> None:
+    base = tmp_path / "telemetry.ndjson"
+    writer = NDJSONWriter(base, max_log_entries=2)
+    for epoch in (1, 2, 3):
+        writer.write({"epoch": float(epoch)})
+    state = writer.state_dict()
+    for epoch in (4, 5, 6):  # written after the position was saved: .1 grows, .2 appears
+        writer.write({"epoch": float(epoch)})
+    writer.close()
+    with rotated_path(base, 2).open("ab") as handle:
+        handle.write(b'{"epoch": 7')  # a torn line
+    resumed = NDJSONWriter(base, max_log_entries=2)
+    resumed.cut_back(state)
+    assert epochs_per_file(base) == [[1.0, 2.0], [3.0]]
+    assert not rotated_path(base, 2).exists()
+    for epoch in (4, 5):
+        resumed.write({"epoch": float(epoch)})
+    resumed.close()
+    assert epochs_per_file(base) == [[1.0, 2.0], [3.0, 4.0], [5.0]]
+
+
+def test_torn_last_line_is_dropped_before_the_next_write(tmp_path: Path) -> None:
+    base = tmp_path / "telemetry.ndjson"
+    base.write_bytes(b'{"epoch": 1.0}\n{"epoch": 2.0, "lo')
+    writer = NDJSONWriter(base)
+    assert writer.state_dict() == {"file_index": 0, "lines_in_file": 1, "byte_offset": 15}
+    writer.write({"epoch": 2.0})
+    writer.close()
+    assert base.read_bytes() == b'{"epoch": 1.0}\n{"epoch": 2.0}\n'
+
+
+def test_holds_position_needs_a_line_end_at_the_offset(tmp_path: Path) -> None:
+    base = tmp_path / "telemetry.ndjson"
+    at = {"file_index": 0, "lines_in_file": 1}
+    assert holds_position(base, {**at, "byte_offset": 0})  # nothing saved, nothing needed
+    assert not holds_position(base, {**at, "byte_offset": 15})  # no file
+    base.write_bytes(b'{"epoch": 1.0}\n{"epoch": 2.0}\n')
+    assert holds_position(base, {**at, "byte_offset": 15})
+    assert not holds_position(base, {**at, "byte_offset": 10})  # inside a line
+    assert not holds_position(base, {**at, "byte_offset": 31})  # past the end
+
+
+@pytest.mark.parametrize("lines", [1, 3])
+def test_line_at_position_reads_back_across_chunks(tmp_path: Path, lines: int) -> None:
+    base = tmp_path / "telemetry.ndjson"
+    writer = NDJSONWriter(base)
+    for epoch in range(1, lines + 1):
+        writer.write({"epoch": float(epoch), "note": "x" * 100_000})  # longer than one chunk
+    state = writer.state_dict()
+    writer.write({"epoch": 99.0})
+    writer.close()
+    line = line_at_position(base, state)
+    assert line is not None and json.loads(line)["epoch"] == float(lines)
+    assert line_at_position(base, {**state, "byte_offset": 0}) == b""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from telemetry_tool_helpers import call, record, write_log
 
-from townlet.telemetry import plot, streams
+from townlet.telemetry import follow, plot, streams
 from townlet.telemetry.plot import Run, read_run
 
 HUGE = "7" * 5000  # past Python's 4,300-digit limit on int(str)
@@ -138,6 +138,7 @@ def test_a_read_error_fails_that_file_and_validate_goes_on(
         return _FailingReader(path) if path in failing else real_open(path)
 
     monkeypatch.setattr(streams, "open_log", open_log)
+    monkeypatch.setattr(follow, "open_log", open_log)  # watch reads through the follower
     result = call("validate", bad, good)
     assert result.code == 1
     assert result.err_lines == [f"{bad}: cannot read (Input/output error)"]
