@@ -147,6 +147,8 @@ def optimized_metric(config: DictConfig, result: BaseModel) -> float | None:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @report_errors
 def _hydra_main(cfg: DictConfig) -> float | None:
+    # Launcher workers (joblib, submitit) run this function, not main(): filter there too.
+    quiet_library_logs()
     return optimized_metric(cfg, train(cfg))
 
 
