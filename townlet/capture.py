@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
 from townlet.compose import CONF_DIR, plain_app_config
-from townlet.config.capture import validate_capture_config
+from townlet.config.capture import validate_capture_config, validate_process_threads
 from townlet.data.capture import capture_to
 
 
@@ -27,6 +27,11 @@ def capture(cfg: DictConfig) -> list[Path]:
     """Validate, run the towns, write the capture; returns the sample paths."""
     raw, name, scenario = plain_app_config(cfg)
     config = validate_capture_config(raw)
+    threads = validate_process_threads(raw)
+    if config.checkpoint is not None:  # only a checkpoint policy runs torch
+        from townlet.accelerators import apply_torch_threads
+
+        apply_torch_threads(threads)
     return capture_to(Path(raw["paths"]["output_dir"]), scenario, name, config)
 
 

@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from townlet.run_folder import register_resolvers
 from townlet.sim import Scenario, scenario_from_dict
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# townlet/conf: in a clone a symlink to the top-level conf/, in an installed wheel a real folder.
+CONF_DIR = str(Path(__file__).resolve().parent / "conf")
 
 
 def compose_train_config(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from townlet.atomic import atomic_write_text
 from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
 from townlet.compose import CONF_DIR, plain_app_config
+from townlet.config.capture import validate_process_threads
 from townlet.config.models import Section
 from townlet.config.validate import format_validation_error
 from townlet.errors import ConfigError
@@ -82,17 +83,21 @@ def validate_evaluate_config(config: dict[str, Any]) -> EvaluateConfig:
     return section
 
 
-def play_policy(config: EvaluateConfig, scenario: Scenario, name: str) -> tuple[EpisodeReport, str]:
+def play_policy(
+    config: EvaluateConfig, scenario: Scenario, name: str, threads: int = 1
+) -> tuple[EpisodeReport, str]:
     """The policy's episodes and the label it is reported under (a checkpoint's full path).
 
-    Only a checkpoint policy imports torch.
+    Only a checkpoint policy imports torch, pinned to ``threads`` (device.torch_threads).
     """
     path = config.checkpoint
     if path is None:
         probe = make_probe(config.policy)
         return play_episodes(scenario, probe, config.towns, config.seed), config.policy
+    from townlet.accelerators import apply_torch_threads
     from townlet.policy.evaluate import play_checkpoint
 
+    apply_torch_threads(threads)
     report = play_checkpoint(
         path,
         scenario,
@@ -109,7 +114,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Validate, play, write ``evaluation.json``, print the comparison; returns the result."""
     raw, name, scenario = plain_app_config(cfg)
     config = validate_evaluate_config(raw)
-    report, label = play_policy(config, scenario, name)
+    report, label = play_policy(config, scenario, name, validate_process_threads(raw))
     summary = report.summary()
     references = {
         reference: play_episodes(

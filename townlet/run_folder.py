@@ -24,6 +24,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from townlet.distributed import process_rank
 from townlet.errors import TownletError
 
 LOCK_FILE = "run.lock"
@@ -162,6 +163,10 @@ class RunFolderCallback(Callback):
 
     @staticmethod
     def _claim(folder: str, setting: str) -> None:
+        if process_rank() != 0:
+            # A DDP rank launched into rank 0's folder (Lightning passes it hydra.run.dir, and
+            # torchrun/SLURM recipes set it): rank 0 holds the lock for the whole run.
+            return
         try:
             claim_folder(folder, setting)
         except RunFolderBusy as err:

@@ -22,14 +22,18 @@ from typing import Any, TypeVar
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from pydantic import BaseModel
 
+from townlet.accelerators import apply_torch_threads, check_process_layout
 from townlet.atomic import atomic_write_text
 from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
 from townlet.compose import CONF_DIR, resolved_config
 from townlet.config import TrainConfig, validate_train_config
 from townlet.config.models import AnnealConfig, BCConfig, PPOConfig
+from townlet.distributed import process_rank
 from townlet.dto import AnnealSummaryDTO, BCTrainingResultDTO, PPOTrainingResultDTO
 from townlet.errors import ConfigError
 from townlet.strategies.anneal import AnnealRunner
@@ -54,11 +58,19 @@ ExtraCallbacks = Sequence[L.Callback]
 def train(cfg: DictConfig | Mapping[str, Any]) -> BaseModel:
     """One run of a composed config: validate, run its strategy's recipe, write ``result.json``."""
     config = validate_train_config(resolved_config(cfg))
+    check_process_layout(config, multirun=in_multirun())
+    apply_torch_threads(config.device.torch_threads)
     result = run_strategy(config)
-    path = Path(config.paths.output_dir) / RESULT_FILE
-    write_result(path, result)
-    log.info("result written to %s", path)
+    if process_rank() == 0:  # DDP: every rank returns the same result; rank 0 writes it
+        path = Path(config.paths.output_dir) / RESULT_FILE
+        write_result(path, result)
+        log.info("result written to %s", path)
     return result
+
+
+def in_multirun() -> bool:
+    """Whether this run is a job of a Hydra multirun (``-m``)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def run_strategy(config: TrainConfig, extra: ExtraCallbacks = ()) -> BaseModel:

@@ -66,6 +66,18 @@ def test_minibatch_indices_cover_every_transition_once() -> None:
     assert sorted(torch.cat(chunks).tolist()) == list(range(180))
 
 
+def test_minibatch_indices_cut_into_agreed_parts() -> None:
+    # A DDP rank with 170 transitions would cut 6 chunks of 32 (ceil(170/32) = 6), like a rank
+    # with 180; asked for 7 parts it cuts 7 near-equal chunks: 170 = 2*25 + 5*24.
+    same = losses.minibatch_indices(170, 32, torch.Generator().manual_seed(3), parts=6)
+    assert [len(c) for c in same] == [32, 32, 32, 32, 32, 10]
+    agreed = losses.minibatch_indices(170, 32, torch.Generator().manual_seed(3), parts=7)
+    assert [len(c) for c in agreed] == [25, 25, 24, 24, 24, 24, 24]
+    assert sorted(torch.cat(agreed).tolist()) == list(range(170))
+    # The same permutation either way: only the cut differs.
+    assert torch.equal(torch.cat(agreed), torch.cat(same))
+
+
 def test_clipped_surrogate_on_four_elements() -> None:
     ratio = torch.tensor([0.5, 1.0, 1.5, 1.1])
     adv = torch.tensor([1.0, -1.0, 2.0, -2.0])

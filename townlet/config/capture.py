@@ -41,6 +41,28 @@ class CaptureConfig(Section):
         return Path(self.policy[len(CKPT_PREFIX) :]) if self.policy != SCRIPTED else None
 
 
+class ProcessThreads(Section):
+    """The ``device:`` node of the scenario apps (capture, evaluate): torch's threads only."""
+
+    torch_threads: int = Field(
+        1, ge=0, description="torch intra-op threads for a ckpt: policy; 0 = one per core"
+    )
+
+
+class _ThreadsRoot(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    device: ProcessThreads = Field(default_factory=ProcessThreads, description="torch threads")
+
+
+def validate_process_threads(config: Mapping[str, Any]) -> int:
+    """``device.torch_threads`` of a scenario app's resolved config, or one ``ConfigError``."""
+    try:
+        return _ThreadsRoot.model_validate(dict(config)).device.torch_threads
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, _ThreadsRoot)) from None
+
+
 class _CaptureRoot(BaseModel):
     """Wraps the section so error lines name ``capture.<key>``; other groups are checked apart."""
 

@@ -32,7 +32,9 @@ from townlet.config.strategies import (
 class DeviceConfig(Section):
     """Accelerator selection (DESIGN §4)."""
 
-    name: Literal["auto", "cpu", "gpu"] = Field("auto", description="the device preset")
+    name: Literal["auto", "cpu", "gpu", "ddp", "ddp_sim"] = Field(
+        "auto", description="the device preset"
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda"] = Field(
         "auto", description="Lightning accelerator; auto = most-free CUDA device, else CPU"
     )
@@ -40,6 +42,12 @@ class DeviceConfig(Section):
     strategy: str = Field("auto", description="Lightning strategy")
     precision: Literal["32-true", "32", "16-mixed", "bf16-mixed", "64-true"] = Field(
         "32-true", description="Lightning precision"
+    )
+    torch_threads: int = Field(
+        1,
+        ge=0,
+        description="torch intra-op threads in each process (every DDP rank and launcher "
+        "worker); 0 = torch's default, one per core",
     )
 
 

@@ -7,17 +7,22 @@ prefetches ahead from unsized iterables, so every rollout comes from the current
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from townlet.data.rollout_collector import RolloutCollector
+from townlet.distributed import gather_from_ranks, sum_across_ranks
 from townlet.sim import FEATURE_NAMES, NUM_ACTIONS, Scenario, TownVecEnv, scenario_from_dict
 from townlet.sim.constants import KPI_EVENT_KEYS
 from townlet.sim.kpi import kpi_metrics
+
+log = logging.getLogger(__name__)
 
 
 def rollout_event_metrics(events: Mapping[str, float]) -> dict[str, float]:
@@ -70,18 +75,21 @@ class RolloutDataModule(L.LightningDataModule):
         self.num_towns = num_towns or self.scenario.num_towns
         self.seed = seed
         self._collector: RolloutCollector | None = None
+        self._collector_rank = 0
         self._pending_state: dict[str, Any] | None = None
         self._last_events: dict[str, float] = {}
 
     # -- facts the module sizes its network from ---------------------------------------------
     @property
     def collector(self) -> RolloutCollector:
-        if self._collector is None:
-            rank = self.trainer.global_rank if self.trainer is not None else 0
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        # The network is sized from the towns before the trainer (and so the DDP rank) is known:
+        # towns built for another rank are rebuilt once the rank is, before the first collection.
+        if self._collector is None or self._collector_rank != rank:
             # Every DDP rank gets its own towns: town i of rank r is seeded seed + r*towns + i.
             seed = self.seed + rank * self.num_towns
             env = TownVecEnv(self.scenario, num_towns=self.num_towns, seed=seed)
-            self._collector = RolloutCollector(env, seed)
+            self._collector, self._collector_rank = RolloutCollector(env, seed), rank
             if self._pending_state is not None:
                 self._collector.load_state_dict(self._pending_state)
                 self._pending_state = None
@@ -133,19 +141,54 @@ class RolloutDataModule(L.LightningDataModule):
         return batch
 
     def epoch_metrics(self) -> dict[str, float]:
-        """This epoch's counters for telemetry: one collection, its events, KPIs and ticks."""
-        events = self._last_events
+        """This epoch's counters for telemetry: one collection, its events, KPIs and ticks.
+
+        Under DDP every rank collects its own towns: the event counters (and so the KPIs) are
+        summed over the ranks, and the episode statistics cover every rank's window of episodes.
+        """
+        events = sum_across_ranks(self._last_events)
         metrics = rollout_event_metrics(events)
-        metrics.update(self.collector.episode_metrics())
+        metrics.update(self._episode_metrics())
         metrics["rollout_ticks"] = float(self.ticks)
         metrics["rollout_collections"] = 1.0 if events else 0.0
         return metrics
 
+    def _episode_metrics(self) -> dict[str, float]:
+        """ep_rew_mean / ep_len_mean over the finished-episode windows of every rank."""
+        windows = gather_from_ranks(
+            (list(self.collector.finished_returns), list(self.collector.finished_lengths))
+        )
+        returns = [value for window, _ in windows for value in window]
+        lengths = [value for _, window in windows for value in window]
+        if not returns:  # like SB3: no finished episode, no episode statistics
+            return {}
+        return {
+            "ep_rew_mean": float(np.mean(returns)),
+            "ep_len_mean": float(np.mean(lengths)),
+        }
+
+    # -- checkpoint state ---------------------------------------------------------------------
+    # Rank 0 writes the checkpoint, so it holds every rank's towns ("ranks", in rank order) and
+    # each rank resumes its own. "collector" (rank 0's) is what single-process runs read.
     def state_dict(self) -> dict[str, Any]:
-        return {"collector": self.collector.state_dict()}
+        ranks = gather_from_ranks(self.collector.state_dict())
+        return {"collector": ranks[0], "ranks": ranks}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if self._collector is None:
-            self._pending_state = state_dict["collector"]
-        else:
-            self._collector.load_state_dict(state_dict["collector"])
+        state = self._own_state(state_dict)
+        if state is not None:
+            self._pending_state = state  # applied when the collector is next used
+            self._collector = None
+
+    def _own_state(self, state_dict: dict[str, Any]) -> dict[str, Any] | None:
+        """This rank's collector state; None (fresh towns) for a rank the checkpoint lacks."""
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        ranks = state_dict.get("ranks") or [state_dict["collector"]]
+        if rank < len(ranks):
+            return dict(ranks[rank])
+        log.warning(
+            "the checkpoint holds the towns of %d rank(s): rank %d starts fresh towns",
+            len(ranks),
+            rank,
+        )
+        return None

@@ -18,7 +18,8 @@ from townlet.errors import ConfigError, yaml_problem
 from townlet.sim.constants import ACTION_IDS, OBJECT_TYPES, OBSERVATION_VARIANTS
 from townlet.sim.scenario import Position, Scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conf" / "scenario"
+# The package's conf/ (symlink to the repo's conf/ in a clone; shipped in the wheel).
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "conf" / "scenario"
 SCENARIO_NAMES: tuple[str, ...] = (
     "queue_conflict",
     "employment_punctuality",

@@ -57,10 +57,19 @@ def minibatch_plan(
 
 
 def minibatch_indices(
-    num_transitions: int, size: int, generator: torch.Generator | None = None
+    num_transitions: int,
+    size: int,
+    generator: torch.Generator | None = None,
+    parts: int | None = None,
 ) -> list[Tensor]:
-    """One fresh permutation of the transitions cut into chunks of ``size`` (last may be short)."""
+    """One fresh permutation of the transitions cut into chunks of ``size`` (last may be short).
+
+    ``parts`` asks for that many chunks instead, of near-equal sizes, when cutting by ``size``
+    would give another count (DDP ranks with batches of different lengths must agree on it).
+    """
     permutation = torch.randperm(num_transitions, generator=generator)
+    if parts is not None and parts != math.ceil(num_transitions / size):
+        return list(torch.tensor_split(permutation, parts))
     return list(torch.split(permutation, size))
 
 

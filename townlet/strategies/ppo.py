@@ -15,6 +15,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from townlet.config.models import PPOConfig
+from townlet.distributed import gather_from_ranks
 from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.strategies import losses
 from townlet.strategies.ppo_stats import EpochStats
@@ -123,17 +124,23 @@ class PPOModule(L.LightningModule):
             # which follows each episode across collections (see merge_epoch_metrics).
             self.stats.add_episodes(rewards, dones)
         self._update(flat)
-        self.agent_steps += int(flat["rewards"].numel())
+        # Environment steps of every rank: agent_steps is the run's x-axis, not one rank's share.
+        self.agent_steps += sum(gather_from_ranks(int(flat["rewards"].numel())))
 
     def _update(self, flat: dict[str, Tensor]) -> None:
         """``num_epochs`` passes of clipped-surrogate minibatch updates over one batch."""
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)  # one optimiser, configured above
         count, device = flat["advantages"].numel(), flat["advantages"].device
-        size, _ = losses.minibatch_plan(count, self.ppo.mini_batch_size, self.ppo.num_mini_batches)
+        size, planned = losses.minibatch_plan(
+            count, self.ppo.mini_batch_size, self.ppo.num_mini_batches
+        )
+        # DDP ranks all-reduce every backward, so they must step equally often; their batches can
+        # differ in size (fainted agents' steps are dropped), so they agree on the most steps.
+        parts = max(gather_from_ranks(planned))
         params = [p for p in self.policy.parameters() if p.requires_grad]
         for _ in range(self.ppo.num_epochs):
-            for index in losses.minibatch_indices(count, size, self.minibatch_rng):
+            for index in losses.minibatch_indices(count, size, self.minibatch_rng, parts):
                 index = index.to(device, non_blocking=True)
                 minibatch = {key: value[index] for key, value in flat.items()}
                 loss = self.minibatch_loss(minibatch)

@@ -6,9 +6,12 @@ the one ``.tolist()`` per epoch in :meth:`EpochStats.summary` is the only sync.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
+from townlet.distributed import gather_from_ranks
 from townlet.strategies.losses import ADV_EPS, explained_variance_from_sums, pearson_from_sums
 
 MINIBATCH_KEYS = (
@@ -123,56 +126,82 @@ class EpochStats:
             torch.stack([values[key].detach().float() for key in MINIBATCH_KEYS])
         )
 
-    def summary(self) -> dict[str, float]:
-        """The epoch's PPO telemetry keys as floats (DESIGN §7.1)."""
-        out: dict[str, float] = {
-            "updates": float(len(self.minibatches)),
-            "transitions": float(self.transitions),
+    def tables(self) -> dict[str, Any]:
+        """This process's epoch as CPU tensors (empty ones where nothing was added)."""
+        return {
+            "minibatches": _rows(self.minibatches, len(MINIBATCH_KEYS)),
+            "batch_rows": _rows(self.batch_rows, len(BATCH_COLUMNS)),
+            "sums": None if self.sums is None else self.sums.cpu(),
+            "episode_returns": _cat(self.episode_returns),
+            "episode_lengths": _cat(self.episode_lengths),
+            "transitions": self.transitions,
         }
-        if self.minibatches:
-            out.update(self._minibatch_summary())
-        if self.batch_rows:
-            out.update(self._batch_summary())
-        if self.sums is not None:
-            sums = dict(zip(SUM_COLUMNS, self.sums.cpu().tolist(), strict=True))
+
+    def summary(self) -> dict[str, float]:
+        """The epoch's PPO telemetry keys as floats (DESIGN §7.1).
+
+        Under DDP every rank's tables are merged first, so the figures are those of one process
+        that saw every rank's batches: means and maxima over all minibatches, sums of counts.
+        ``updates`` counts optimiser steps, which the ranks take together.
+        """
+        parts = gather_from_ranks(self.tables())
+        minibatches = torch.cat([part["minibatches"] for part in parts])
+        batch_rows = torch.cat([part["batch_rows"] for part in parts])
+        out: dict[str, float] = {
+            "updates": float(max(len(part["minibatches"]) for part in parts)),
+            "transitions": float(sum(part["transitions"] for part in parts)),
+        }
+        if len(minibatches):
+            out.update(_minibatch_summary(minibatches.double()))
+        if len(batch_rows):
+            out.update(_batch_summary(batch_rows.double()))
+        rank_sums = [part["sums"] for part in parts if part["sums"] is not None]
+        if rank_sums:
+            total = torch.stack(rank_sums).sum(dim=0)
+            sums = dict(zip(SUM_COLUMNS, total.tolist(), strict=True))
             out["reward_advantage_corr"] = pearson_from_sums(
                 sums["n"], sums["r"], sums["a"], sums["rr"], sums["aa"], sums["ra"]
             )
             out["explained_variance"] = explained_variance_from_sums(
                 sums["n"], sums["ret"], sums["ret_sq"], sums["res"], sums["res_sq"]
             )
-        out.update(self._episode_summary())
+        returns = torch.cat([part["episode_returns"] for part in parts])
+        lengths = torch.cat([part["episode_lengths"] for part in parts])
+        if returns.numel():  # like SB3: no finished episode, no episode statistics
+            out.update(ep_rew_mean=float(returns.mean()), ep_len_mean=float(lengths.mean()))
         return out
 
-    def _minibatch_summary(self) -> dict[str, float]:
-        table = torch.stack(self.minibatches).cpu().double()
-        column = dict(zip(MINIBATCH_KEYS, table.unbind(dim=1), strict=True))
-        out = {key: float(column[key].mean()) for key in MINIBATCH_KEYS}
-        clip, entropy = column["clip_fraction"], column["loss_entropy"]
-        out.update(
-            clip_fraction_max=float(clip.max()),
-            clip_triggered_minibatches=float((clip > 0).sum()),
-            grad_norm_max=float(column["grad_norm"].max()),
-            kl_divergence_max=float(column["kl_divergence"].abs().max()),
-            batch_entropy_mean=float(entropy.mean()),
-            batch_entropy_std=float(entropy.std(unbiased=False)),
-        )
-        return out
 
-    def _batch_summary(self) -> dict[str, float]:
-        rows = torch.stack(self.batch_rows).cpu().double()
-        column = dict(zip(BATCH_COLUMNS, rows.unbind(dim=1), strict=True))
-        out = {
-            "adv_min_std": float(column["adv_raw_std"].min()),
-            "adv_zero_std_batches": float(column["adv_zero_std"].sum()),
-        }
-        for key in CONFLICT_COLUMNS:
-            out[f"conflict.{key}_avg"] = float(column[key].mean())
-        return out
+def _rows(rows: list[Tensor], width: int) -> Tensor:
+    """Per-step rows stacked into one [N, width] CPU tensor; [0, width] when there are none."""
+    return torch.stack(rows).cpu() if rows else torch.zeros(0, width)
 
-    def _episode_summary(self) -> dict[str, float]:
-        returns = torch.cat(self.episode_returns) if self.episode_returns else torch.zeros(0)
-        if returns.numel() == 0:  # like SB3: no finished episode, no episode statistics
-            return {}
-        lengths = torch.cat(self.episode_lengths)
-        return {"ep_rew_mean": float(returns.mean()), "ep_len_mean": float(lengths.mean())}
+
+def _cat(parts: list[Tensor]) -> Tensor:
+    return torch.cat(parts).cpu() if parts else torch.zeros(0, dtype=torch.float64)
+
+
+def _minibatch_summary(table: Tensor) -> dict[str, float]:
+    column = dict(zip(MINIBATCH_KEYS, table.unbind(dim=1), strict=True))
+    out = {key: float(column[key].mean()) for key in MINIBATCH_KEYS}
+    clip, entropy = column["clip_fraction"], column["loss_entropy"]
+    out.update(
+        clip_fraction_max=float(clip.max()),
+        clip_triggered_minibatches=float((clip > 0).sum()),
+        grad_norm_max=float(column["grad_norm"].max()),
+        kl_divergence_max=float(column["kl_divergence"].abs().max()),
+        batch_entropy_mean=float(entropy.mean()),
+        batch_entropy_std=float(entropy.std(unbiased=False)),
+    )
+    return out
+
+
+def _batch_summary(rows: Tensor) -> dict[str, float]:
+    column = dict(zip(BATCH_COLUMNS, rows.unbind(dim=1), strict=True))
+    out = {
+        "adv_min_std": float(column["adv_raw_std"].min()),
+        "adv_zero_std_batches": float(column["adv_zero_std"].sum()),
+    }
+    for key in CONFLICT_COLUMNS:
+        out[f"conflict.{key}_avg"] = float(column[key].mean())
+    return out

@@ -1,0 +1,113 @@
+"""device=ddp_sim: two CPU ranks over gloo, each collecting its own towns (DESIGN §5).
+
+Runs the CLI (Lightning's DDP launcher re-runs the command for rank 1), with
+:class:`tests.run_probes.RankProbe` writing what each rank holds at every epoch's start and end.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import read_records, run_cli
+
+PROBE = "+callbacks.rank_probe._target_=tests.run_probes.RankProbe"
+
+
+def probes(folder: Path, when: str) -> dict[tuple[int, int], dict[str, Any]]:
+    """(rank, epoch) -> the probe record written at the epoch's ``when``."""
+    records = [json.loads(path.read_text()) for path in folder.glob(f"rank*_{when}.json")]
+    return {(record["rank"], record["epoch"]): record for record in records}
+
+
+def ddp_run(run: Path, probe: Path, *extra: str) -> None:
+    result = run_cli(
+        [
+            "device=ddp_sim",
+            "data.ticks=32",
+            f"hydra.run.dir={run}",
+            PROBE,
+            f"+callbacks.rank_probe.folder={probe}",
+            "trainer.enable_progress_bar=false",
+            *extra,
+        ],
+        cwd=run.parent,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def two_epochs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("ddp")
+    run, probe = root / "run", root / "probe"
+    ddp_run(run, probe, "trainer.max_epochs=2")
+    return run, probe
+
+
+def test_ranks_collect_different_towns(two_epochs: tuple[Path, Path]) -> None:
+    _, probe = two_epochs
+    ends = probes(probe, "end")
+    assert sorted(ends) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert {record["world_size"] for record in ends.values()} == {2}
+    for epoch in (1, 2):
+        assert ends[(0, epoch)]["towns"] != ends[(1, epoch)]["towns"]
+
+
+def test_weights_identical_across_ranks_after_each_epoch(two_epochs: tuple[Path, Path]) -> None:
+    _, probe = two_epochs
+    ends = probes(probe, "end")
+    for epoch in (1, 2):
+        assert ends[(0, epoch)]["weights"] == ends[(1, epoch)]["weights"]
+    assert ends[(0, 1)]["weights"] != ends[(0, 2)]["weights"]  # and they did train
+
+
+def test_one_record_per_epoch_with_both_ranks_steps(two_epochs: tuple[Path, Path]) -> None:
+    run, probe = two_epochs
+    ends = probes(probe, "end")
+    records = read_records(run / "telemetry.ndjson")
+    assert [record["epoch"] for record in records] == [1, 2]
+    steps = 0
+    for record in records:
+        epoch = record["epoch"]
+        both = ends[(0, epoch)]["transitions"] + ends[(1, epoch)]["transitions"]
+        assert ends[(0, epoch)]["transitions"] > 0 and ends[(1, epoch)]["transitions"] > 0
+        steps += both
+        assert record["transitions"] == both
+        assert record["steps"] == steps
+    assert (run / "result.json").is_file()
+    assert len({record["run_id"] for record in records}) == 1
+
+
+def test_resume_continues_the_stream_and_each_ranks_towns(
+    two_epochs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    run, probe = two_epochs
+    # Resume in the same folder (a copy, so the other tests keep theirs) for one more epoch.
+    import shutil
+
+    resumed, resumed_probe = tmp_path / "run", tmp_path / "probe"
+    shutil.copytree(run, resumed)
+    first = read_records(run / "telemetry.ndjson")
+    ddp_run(
+        resumed,
+        resumed_probe,
+        "trainer.max_epochs=3",
+        f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}",
+    )
+    records = read_records(resumed / "telemetry.ndjson")
+    assert [record["epoch"] for record in records] == [1, 2, 3]
+    assert records[:2] == first  # the first run's lines are kept as they were
+    assert len({record["run_id"] for record in records}) == 1
+    third = probes(resumed_probe, "end")
+    assert records[2]["steps"] == first[1]["steps"] + sum(
+        third[(rank, 3)]["transitions"] for rank in (0, 1)
+    )
+    # Each rank resumed its own towns, as they were when the checkpoint was written.
+    before, after = probes(probe, "end"), probes(resumed_probe, "start")
+    for rank in (0, 1):
+        assert after[(rank, 3)]["towns"] == before[(rank, 2)]["towns"]
+        assert after[(rank, 3)]["weights"] == before[(rank, 2)]["weights"]
