@@ -60,8 +60,8 @@ def gather_from_ranks(value: T) -> list[T]:
 
 def _tensors_as(value: Any, to_numpy: bool) -> Any:
     """``value`` with every tensor as a numpy array (or back). Tensors travel as arrays: torch's
-    own pickling of some tensors (generator states, arrays it shares memory with) does not load
-    back inside ``all_gather_object``."""
+    own pickling of uint64 tensors (the towns' RNG keys) does not load back inside
+    ``all_gather_object``."""
     import numpy as np
     import torch
 

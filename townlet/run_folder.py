@@ -57,8 +57,14 @@ def register_resolvers() -> None:
     Two runs started in the same second get the same ``${now:%H-%M-%S}``; no two live processes
     share a pid, so the suffix keeps their folders apart. Registered by the entry points (not on
     import, which changes no global state); ``replace`` makes it idempotent.
+
+    ``${config_subdir:}``: ``.hydra`` in rank 0, null in the other DDP ranks (torchrun and SLURM
+    start every rank with the same command), so one process writes the composed config.
     """
     OmegaConf.register_new_resolver("run_suffix", lambda: str(os.getpid()), replace=True)
+    OmegaConf.register_new_resolver(
+        "config_subdir", lambda: ".hydra" if process_rank() == 0 else None, replace=True
+    )
 
 
 def claim_folder(folder: str | Path, setting: str = "hydra.run.dir") -> Claim:

@@ -7,6 +7,7 @@ Runs the CLI (Lightning's DDP launcher re-runs the command for rank 1), with
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,6 @@ def test_resume_continues_the_stream_and_each_ranks_towns(
 ) -> None:
     run, probe = two_epochs
     # Resume in the same folder (a copy, so the other tests keep theirs) for one more epoch.
-    import shutil
-
     resumed, resumed_probe = tmp_path / "run", tmp_path / "probe"
     shutil.copytree(run, resumed)
     first = read_records(run / "telemetry.ndjson")
@@ -111,3 +110,43 @@ def test_resume_continues_the_stream_and_each_ranks_towns(
     for rank in (0, 1):
         assert after[(rank, 3)]["towns"] == before[(rank, 2)]["towns"]
         assert after[(rank, 3)]["weights"] == before[(rank, 2)]["weights"]
+
+
+def test_every_rank_pins_torch_threads(two_epochs: tuple[Path, Path]) -> None:
+    run, _ = two_epochs
+    for log in ("train.log", "train_ddp_process_1.log"):  # rank 0's and rank 1's
+        assert "torch threads: 1 per process (device.torch_threads=1)" in (run / log).read_text()
+    assert not (run / "train_ddp_process_1.log").read_text().count("result written")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["-m", "device=ddp_sim", "seed=0,1"],
+            "config error: device=ddp_sim inside a multirun (-m) — DDP launches its own "
+            "processes: run it as a single job, and sweep with device=cpu or device=gpu",
+        ),
+        (
+            ["device=ddp_sim", "strategy=bc"],
+            "config error: device=ddp_sim with strategy=bc data=rollout — DDP runs "
+            "strategy=ppo on data=rollout (every rank collects its own towns)",
+        ),
+        (
+            ["device=ddp_sim", "data=replay"],
+            "config error: device=ddp_sim with strategy=ppo data=replay — DDP runs "
+            "strategy=ppo on data=rollout (every rank collects its own towns)",
+        ),
+    ],
+)
+def test_unsupported_ddp_runs_are_refused_in_one_line(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    result = run_cli(
+        [*args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == line
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
