@@ -7,13 +7,16 @@ Runs the CLI (Lightning's DDP launcher re-runs the command for rank 1), with
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import read_records, run_cli
+from tests.helpers import REPO_ROOT, read_records, run_cli
 
 PROBE = "+callbacks.rank_probe._target_=tests.run_probes.RankProbe"
 
@@ -28,7 +31,6 @@ def ddp_run(run: Path, probe: Path, *extra: str) -> None:
     result = run_cli(
         [
             "device=ddp_sim",
-            "data.ticks=32",
             f"hydra.run.dir={run}",
             PROBE,
             f"+callbacks.rank_probe.folder={probe}",
@@ -110,6 +112,23 @@ def test_resume_continues_the_stream_and_each_ranks_towns(
     for rank in (0, 1):
         assert after[(rank, 3)]["towns"] == before[(rank, 2)]["towns"]
         assert after[(rank, 3)]["weights"] == before[(rank, 2)]["weights"]
+
+
+def test_torchrun_starts_the_ranks(tmp_path: Path) -> None:
+    """The multi-node recipe on one node: torchrun starts both ranks with the same command."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node=2", "-m", "townlet.train", "device=ddp_sim"]
+    command += ["trainer.max_epochs=1", f"hydra.run.dir={run}", "trainer.enable_progress_bar=false"]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (record,) = read_records(run / "telemetry.ndjson")
+    assert record["transitions"] == 2 * 128 * 3  # both ranks' rollout: 128 ticks x 3 agents
+    assert (run / ".hydra" / "config.yaml").is_file()  # written once, by rank 0
+    assert not (run / "run.lock").exists()
 
 
 def test_every_rank_pins_torch_threads(two_epochs: tuple[Path, Path]) -> None:
