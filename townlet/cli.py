@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 # Lightning's logger for its one-time hints, among them the "Tip:" advertising line.
 LIGHTNING_HINT_LOGGER = "lightning.pytorch.utilities.rank_zero"
+# alembic (optuna's storage migrations) logs one INFO line per plugin it sets up on import.
+ALEMBIC_LOGGER = "alembic"
 
 
 class _DropTips(logging.Filter):
@@ -43,10 +45,12 @@ def quiet_library_logs() -> None:
     - "does not have many workers": rollouts run with ``num_workers=0`` on purpose, so every
       rollout comes from the current weights (DESIGN §5);
     - "treespec, LeafSpec": a deprecation inside Lightning, about the installed torch version;
-    - Lightning's "Tip:" lines.
+    - Lightning's "Tip:" lines;
+    - alembic's "setup plugin" INFO lines, logged when the Optuna sweeper imports optuna.
     """
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+    logging.getLogger(ALEMBIC_LOGGER).setLevel(logging.WARNING)
     hints = logging.getLogger(LIGHTNING_HINT_LOGGER)
     if not any(isinstance(existing, _DropTips) for existing in hints.filters):
         hints.addFilter(_DropTips())
