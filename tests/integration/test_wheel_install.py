@@ -62,15 +62,20 @@ def _can_build_offline() -> bool:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel built from the checkout, installed (not editable) into its own folder."""
-    if not _can_build_offline():
-        pytest.skip("building without isolation needs setuptools>=70.1 or the wheel package")
+    """The wheel built from the checkout, installed (not editable) into its own folder.
+
+    Built with the installed setuptools where it can build wheels (no network); else pip builds
+    in its usual isolated environment, fetching ``build-system.requires`` as ``pip install .``
+    would.
+    """
+    isolation = [] if _can_build_offline() else ["--use-pep517"]
+    offline = ["--no-build-isolation"] if not isolation else []
     root = tmp_path_factory.mktemp("wheel")
     src, dist, target = root / "src", root / "dist", root / "site"
     files = _copy_checkout(src)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     build = subprocess.run(
-        [*pip, "wheel", str(src), "--no-deps", "--no-build-isolation", "-w", str(dist)],
+        [*pip, "wheel", str(src), "--no-deps", *offline, *isolation, "-w", str(dist)],
         capture_output=True,
         text=True,
         timeout=300,
