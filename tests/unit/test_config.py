@@ -54,7 +54,11 @@ def test_defaults_validate() -> None:
             {"surprise": 1},
             "strategy.surprise — unknown key (not a field of this section)",
         ),
-        ("device", {"name": "tpu"}, "device.name=tpu — must be 'auto', 'cpu' or 'gpu'"),
+        (
+            "device",
+            {"name": "tpu"},
+            "device.name=tpu — must be 'auto', 'cpu', 'gpu', 'ddp' or 'ddp_sim'",
+        ),
         ("data", {"batch_size": 0}, "data.batch_size=0 — must be >= 1"),
         ("data", {"manifest": "/nowhere.json"}, "data.manifest=/nowhere.json — file not found"),
         ("policy", {"encoder": "rnn"}, "policy.encoder=rnn — must be 'mlp' or 'conv'"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from townlet.config.models import AnnealConfig, AnnealStage, TrainConfig
 from townlet.dto.anneal import AnnealStageResultDTO, AnnealSummaryDTO, stage_metrics_from_record
@@ -44,6 +45,7 @@ from townlet.strategies.builders import (
 )
 from townlet.strategies.experts import ExpertData
 from townlet.strategies.ppo import PPOModule
+from townlet.strategies.run_checkpoint import copy_atomically
 from townlet.telemetry.callback import TelemetryCallback
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class AnnealRunner:
         self.network: ConflictAwarePolicy | None = None  # shared by every stage once built
         self.telemetry: TelemetryCallback | None = None  # one stream across the stages
         self.bc_accuracy: float | None = None
+        self.last_checkpoints: Path | None = None  # the latest stage's checkpoint folder
 
     def run(self) -> AnnealSummaryDTO:
         """Every stage in cycle order, until the schedule ends or a BC stage fails."""
@@ -172,6 +175,13 @@ class AnnealRunner:
                 if self.telemetry is None:
                     self.telemetry = callback
                 callbacks[index] = self.telemetry
+            elif isinstance(callback, ModelCheckpoint) and callback.dirpath is not None:
+                # Each stage writes into its own sub-folder (checkpoints/cycle_01_bc/, ...), so no
+                # stage starts in a folder another stage filled; summary() copies the last
+                # stage's last.ckpt to checkpoints/last.ckpt.
+                folder = Path(callback.dirpath) / f"cycle_{stage.cycle:02d}_{stage.mode}"
+                callback.dirpath = str(folder)
+                self.last_checkpoints = folder
         if self.telemetry is not None and annotate is not None:
             self.telemetry.annotate = annotate
         loggers = build_loggers(self.config)
@@ -222,6 +232,9 @@ class AnnealRunner:
         status, reasons = anneal_status(results)
         run_dir = Path(self.config.paths.output_dir)
         checkpoint = run_dir / "checkpoints" / "last.ckpt"
+        if self.last_checkpoints is not None and (self.last_checkpoints / "last.ckpt").is_file():
+            # The network the schedule ended with, where a single run keeps its last.ckpt.
+            copy_atomically(self.last_checkpoints / "last.ckpt", checkpoint)
         candidate = str(checkpoint) if checkpoint.is_file() else None
         streak, ready = 0, False
         if self.anneal.promotion_state:
