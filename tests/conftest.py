@@ -7,6 +7,14 @@ from pathlib import Path
 import pytest
 
 UPSTREAM_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "upstream-samples"
+UPSTREAM_SKIP = "upstream samples not found"
+# Skips a clone can meet, summed up in one line each at the end of the run (skip reason -> why).
+SKIP_SUMMARIES = {
+    UPSTREAM_SKIP: "{count} compatibility tests skipped: the older system's samples are not at "
+    f"{UPSTREAM_SAMPLES}",
+    "needs the [sweep] extra": "{count} sweep tests skipped: the [sweep] extra is not installed "
+    "(pip install -e '.[sweep]')",
+}
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +22,7 @@ def upstream_samples() -> Path:
     """The folder of upstream files; skips the test when the folder is absent."""
     if not UPSTREAM_SAMPLES.is_dir():
         pytest.skip(
-            f"upstream samples not found at {UPSTREAM_SAMPLES} "
+            f"{UPSTREAM_SKIP} at {UPSTREAM_SAMPLES} "
             "(the older system's files belong in ../shared/upstream-samples)"
         )
     return UPSTREAM_SAMPLES
@@ -30,3 +38,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per kind of skip a fresh clone meets, so a skip is never silent."""
+    reasons = [_skip_reason(report) for report in terminalreporter.stats.get("skipped", [])]
+    for marker, line in SKIP_SUMMARIES.items():
+        count = sum(marker in reason for reason in reasons)
+        if count:
+            terminalreporter.write_line(line.format(count=count))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)

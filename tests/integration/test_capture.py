@@ -93,7 +93,9 @@ def test_capture_loads_validates_and_trains(tmp_path: Path, run_training: RunTra
     assert all(e.metrics for e in entries)
     checked = run_cli(["validate", *(str(e.sample) for e in entries)], tmp_path, "townlet.data")
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.splitlines() == ["Sample validation successful."] * 3
+    assert checked.stdout.splitlines() == [
+        f"Sample validation successful: {e.sample}" for e in entries
+    ]
 
     run = run_training("data=replay", f"data.manifest={folder}", "trainer.max_epochs=1")
     records = read_records(run / "telemetry.ndjson")

@@ -1,8 +1,10 @@
 """``python -m townlet.data validate SAMPLE…``: check replay samples with the loader's guards.
 
-Prints ``Sample validation successful.`` for each sample that loads, and each failure as one
-line on stderr. Exit codes: 0 all valid, 1 any invalid sample, 2 usage error (argparse). Never
-a traceback: operators run this on files they did not write, so every failure is a message.
+Prints ``Sample validation successful: <sample>`` for each sample that loads (the older
+system's words, with the file named, so a list of files reads file by file), and each failure as
+one line on stderr naming its file. Exit codes: 0 all valid, 1 any invalid sample, 2 usage
+error (argparse). Never a traceback: operators run this on files they did not write, so every
+failure is a message.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from townlet.data.sample import load_sample
 from townlet.errors import TownletError
 
-SUCCESS_MESSAGE = "Sample validation successful."
+SUCCESS_MESSAGE = "Sample validation successful: {sample}"
 
 
 def build_parser(prog: str = "python -m townlet.data") -> argparse.ArgumentParser:
@@ -41,7 +43,7 @@ def validate_samples(samples: Sequence[str]) -> int:
             print(message, file=sys.stderr)
             status = 1
         else:
-            print(SUCCESS_MESSAGE)
+            print(SUCCESS_MESSAGE.format(sample=sample))
     return status
 
 

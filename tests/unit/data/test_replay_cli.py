@@ -21,7 +21,7 @@ def test_validate_upstream_samples(upstream_samples: Path) -> None:
     samples = sorted(str(p) for p in upstream_samples.glob("*/*.npz"))
     result = _run("-m", "townlet.data", "validate", *samples)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["Sample validation successful."] * 6
+    assert result.stdout.splitlines() == [f"Sample validation successful: {s}" for s in samples]
     assert result.stderr == ""
 
 
@@ -33,7 +33,7 @@ def test_validate_reports_each_bad_sample_on_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "missing.npz"
     result = _run("-m", "townlet.data", "validate", str(good), str(bad), str(missing))
     assert result.returncode == 1
-    assert result.stdout.splitlines() == ["Sample validation successful."]
+    assert result.stdout.splitlines() == [f"Sample validation successful: {good}"]
     assert result.stderr.splitlines() == [
         f"replay sample {bad}: array 'value_preds' holds 1 non-finite value(s) (NaN or inf); "
         "expected finite numbers",
@@ -51,7 +51,7 @@ def test_validate_usage_errors_exit_2() -> None:
 def test_run_replay_wrapper(upstream_samples: Path, tmp_path: Path) -> None:
     sample = upstream_samples / "replay" / "observation_hybrid_sample_base.npz"
     ok = _run("scripts/run_replay.py", str(sample), "--validate")
-    assert (ok.returncode, ok.stdout) == (0, "Sample validation successful.\n")
+    assert (ok.returncode, ok.stdout) == (0, f"Sample validation successful: {sample}\n")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"PK\x03\x04 truncated")
     bad = _run("scripts/run_replay.py", str(broken), "--validate")
