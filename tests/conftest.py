@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-UPSTREAM_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "upstream-samples"
+# TOWNLET_UPSTREAM_SAMPLES points elsewhere (the skip-summary test points it at nothing).
+UPSTREAM_SAMPLES = Path(
+    os.environ.get(
+        "TOWNLET_UPSTREAM_SAMPLES",
+        Path(__file__).resolve().parents[1].parent / "shared" / "upstream-samples",
+    )
+)
 UPSTREAM_SKIP = "upstream samples not found"
 # Skips a clone can meet, summed up in one line each at the end of the run (skip reason -> why).
 SKIP_SUMMARIES = {
