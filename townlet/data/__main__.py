@@ -10,6 +10,7 @@ failure is a message.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,5 +55,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m townlet.data"
     return 2  # unreachable: argparse rejects unknown commands with exit code 2
 
 
+def run() -> int:
+    """``main`` for the console: a closed pipe (``… | head``) ends the listing quietly."""
+    try:
+        return main()
+    except BrokenPipeError:
+        # Python's recipe: point stdout at devnull so the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

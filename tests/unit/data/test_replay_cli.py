@@ -74,3 +74,22 @@ def test_format_code_imports_without_torch() -> None:
     assert result.stdout.split() == ["12", "replay_manifest.json"]
     blocked = _run("-c", "import sys; sys.modules['torch'] = None\nimport townlet.data.replay")
     assert blocked.returncode == 1 and "torch" in blocked.stderr  # the blocker itself works
+
+
+def test_validate_into_a_closed_pipe_is_quiet() -> None:
+    samples = sorted(str(p) for p in (REPO / "townlet" / "data" / "embedded").glob("*.npz"))
+    samples *= 200  # far more output than a pipe buffers, so writing outlives the reader
+    validate = subprocess.Popen(
+        [sys.executable, "-m", "townlet.data", "validate", *samples],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert validate.stdout is not None and validate.stderr is not None
+    first = validate.stdout.readline()  # like `| head -1`: read one line, close the pipe
+    validate.stdout.close()
+    stderr = validate.stderr.read()
+    assert validate.wait(timeout=60) in (0, 1)
+    assert first.startswith("Sample validation successful: ")
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
