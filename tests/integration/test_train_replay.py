@@ -54,6 +54,9 @@ def test_upstream_manifest_records(replay_run: RunTraining, upstream_manifest: s
         "data.batch_size=1",
         "strategy.num_epochs=1",
         "trainer.max_epochs=3",
+        # The advantages below come from the samples' recorded values, so the pinned correlation
+        # is a fact of the data; recomputed (the default) they would be the fresh critic's.
+        "data.recompute_log_probs=false",
     )
     records = read_records(run / "telemetry.ndjson")
     assert len(records) == 3

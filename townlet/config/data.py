@@ -38,6 +38,12 @@ class ReplayDataConfig(DataSection):
     drop_last: bool = Field(False, description="drop each shape bucket's short last batch")
     streaming: bool = Field(False, description="read samples when needed, not all at start")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    recompute_log_probs: bool = Field(
+        True,
+        description="PPO re-evaluates old_log_probs and value_preds with the current policy before"
+        " each batch's updates (data recorded by another policy); false only for data recorded by"
+        " this very policy",
+    )
 
 
 class LiveTownData(DataSection):
@@ -75,6 +81,12 @@ class MixedDataConfig(LiveTownData):
     replay_fraction: float = Field(0.5, ge=0, lt=1, description="blend: replay share")
     schedule: Literal["blend", "alternate"] = Field("blend", description="blend or alternate")
     batch_size: int = Field(4, ge=1, description="replay samples per batch")
+    recompute_log_probs: bool = Field(
+        True,
+        description="PPO re-evaluates the replay batches' old_log_probs and value_preds with the"
+        " current policy (rollouts are on-policy already); false only for replay data recorded by"
+        " this very policy",
+    )
 
 
 DataConfig = ReplayDataConfig | RolloutDataConfig | MixedDataConfig

@@ -58,10 +58,18 @@ class MixedDataModule(L.LightningDataModule):
         schedule: Literal["blend", "alternate"] = "blend",
         batch_size: int = 4,
         scenario_name: str | None = None,
+        recompute_log_probs: bool = True,
     ) -> None:
         super().__init__()
         self.rollout = RolloutDataModule(scenario, ticks, num_towns, seed, scenario_name)
-        self.replay = ReplayDataModule(manifest, batch_size=batch_size, shuffle=True, seed=seed)
+        # Only the replay batches carry the recompute flag: rollouts are on-policy already.
+        self.replay = ReplayDataModule(
+            manifest,
+            batch_size=batch_size,
+            shuffle=True,
+            seed=seed,
+            recompute_log_probs=recompute_log_probs,
+        )
         self.replay_fraction = replay_fraction
         self.schedule = schedule
         self._mode = "mixed" if schedule == "blend" else "replay"

@@ -24,8 +24,9 @@ from townlet.errors import ConfigError
 class ReplayBatchDataset(Dataset[dict[str, Any]]):
     """Map-style dataset whose item ``i`` is batch ``i`` of the current epoch's plan."""
 
-    def __init__(self, batches: ReplayBatches) -> None:
+    def __init__(self, batches: ReplayBatches, recompute_log_probs: bool = True) -> None:
         self.batches = batches
+        self.recompute_log_probs = recompute_log_probs
         self.epoch = 0
         self._plan: list[tuple[int, ...]] | None = None
 
@@ -45,6 +46,9 @@ class ReplayBatchDataset(Dataset[dict[str, Any]]):
         # Plain values ride along (Lightning moves only tensors) so errors can name the batch.
         item["dataset"] = self.batches.label
         item["batch_index"] = index
+        # Marks the batch as recorded data for PPO: True asks it to re-evaluate old_log_probs and
+        # value_preds with the current policy; live rollout batches carry no such key.
+        item["recompute_log_probs"] = self.recompute_log_probs
         return item
 
 
@@ -82,6 +86,7 @@ class ReplayDataModule(L.LightningDataModule):
         drop_last: bool = False,
         streaming: bool = False,
         num_workers: int = 0,
+        recompute_log_probs: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -92,6 +97,7 @@ class ReplayDataModule(L.LightningDataModule):
         self.manifest = str(manifest)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.drop_last, self.streaming, self.num_workers = drop_last, streaming, num_workers
+        self.recompute_log_probs = recompute_log_probs
         self._batches: ReplayBatches | None = None
         self._dataset: ReplayBatchDataset | None = None
 
@@ -112,7 +118,7 @@ class ReplayDataModule(L.LightningDataModule):
     @property
     def dataset(self) -> ReplayBatchDataset:
         if self._dataset is None:
-            self._dataset = ReplayBatchDataset(self.batches)
+            self._dataset = ReplayBatchDataset(self.batches, self.recompute_log_probs)
         return self._dataset
 
     def setup(self, stage: str | None = None) -> None:

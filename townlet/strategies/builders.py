@@ -89,14 +89,19 @@ def build_replay_datamodule(
 ) -> ReplayDataModule:
     """Replay of ``manifest`` with the data group's replay options.
 
-    data=replay lends all of its options and data=mixed its batch size and seed; data=rollout
-    has none, so ``batch_size`` and the run's seed apply.
+    data=replay lends all of its options and data=mixed its batch size, seed and
+    ``recompute_log_probs``; data=rollout has none, so ``batch_size`` and the run's seed apply.
     """
     data = config.data
     if isinstance(data, ReplayDataConfig):
         return ReplayDataModule(manifest, **data.model_dump(exclude={"target", "manifest"}))
     if isinstance(data, MixedDataConfig):
-        return ReplayDataModule(manifest, batch_size=data.batch_size, seed=data.seed)
+        return ReplayDataModule(
+            manifest,
+            batch_size=data.batch_size,
+            seed=data.seed,
+            recompute_log_probs=data.recompute_log_probs,
+        )
     return ReplayDataModule(manifest, batch_size=batch_size, seed=config.seed)
 
 

@@ -7,6 +7,7 @@ checkpoints and loggers; the maths lives in :mod:`townlet.strategies.losses`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, NamedTuple
 
 import lightning as L
@@ -18,7 +19,10 @@ from townlet.config.models import PPOConfig
 from townlet.distributed import gather_from_ranks
 from townlet.policy.conflict_aware import ConflictAwarePolicy, build_policy
 from townlet.strategies import losses
+from townlet.strategies.ppo_recompute import StaleReplayCheck, recompute_old_policy
 from townlet.strategies.ppo_stats import EpochStats
+
+log = logging.getLogger(__name__)
 
 FLAT_KEYS = ("map", "features", "actions", "old_log_probs", "action_mask")
 
@@ -67,6 +71,8 @@ class PPOModule(L.LightningModule):
         self.agent_steps = 0
         # A private generator makes minibatch order independent of anything else using torch RNG.
         self.minibatch_rng = torch.Generator().manual_seed(seed)
+        # Warns once per run when replay data trains on another policy's log-probs.
+        self.stale_replay = StaleReplayCheck()
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.ppo.learning_rate, eps=1e-5)
@@ -80,10 +86,16 @@ class PPOModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self.stats.reset()
+        self.stale_replay.reset()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         dataset = str(batch.get("dataset", "<unnamed>"))
         batch_index = int(batch.get("batch_index", batch_idx))
+        # Replay batches carry the flag (live rollouts do not): re-evaluated, pi_old and V_old are
+        # the current policy's, so the first minibatch's ratio is 1 and the clip a trust region.
+        recompute = batch.get("recompute_log_probs")
+        if recompute:
+            batch = recompute_old_policy(self.policy, batch, self.ppo.mini_batch_size)
         rewards, values, dones = batch["rewards"], batch["value_preds"], batch["dones"]
         losses.assert_finite(rewards, "rewards", dataset, batch_index)
         losses.assert_finite(values, "value predictions", dataset, batch_index)
@@ -123,7 +135,10 @@ class PPOModule(L.LightningModule):
             # Replay episodes are seen only here; live rollouts report theirs from the collector,
             # which follows each episode across collections (see merge_epoch_metrics).
             self.stats.add_episodes(rewards, dones)
+        first_row = len(self.stats.minibatches)
         self._update(flat)
+        if recompute is False:  # replay trained on the recording policy's log-probs
+            self.stale_replay.add(self.stats.minibatches[first_row:])
         # Environment steps of every rank: agent_steps is the run's x-axis, not one rank's share.
         self.agent_steps += sum(gather_from_ranks(int(flat["rewards"].numel())))
 
@@ -204,6 +219,10 @@ class PPOModule(L.LightningModule):
         )
 
     def on_train_epoch_end(self) -> None:
+        # This rank's replay minibatches suffice to spot the symptom; one rank says it.
+        warning = self.stale_replay.check()
+        if warning is not None and self.trainer.is_global_zero:
+            log.warning(warning)
         scheduler = self.lr_schedulers()
         if scheduler is not None:
             scheduler.step()  # type: ignore[union-attr]
