@@ -1,4 +1,8 @@
-"""Pick the Trainer's accelerator and devices from the ``device`` config group (DESIGN §4)."""
+"""Pick the Trainer's accelerator and devices from the ``device`` config group (DESIGN §4).
+
+This module imports torch, so only code that runs after validation imports it; the torch-free
+layout check of the same settings is :mod:`townlet.process_layout`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import torch
 
-from townlet.config.models import DeviceConfig, RolloutDataConfig, TrainConfig
+from townlet.config.models import DeviceConfig
 from townlet.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -63,33 +67,3 @@ def apply_torch_threads(threads: int) -> int:
     count = torch.get_num_threads()
     log.info("torch threads: %d per process (device.torch_threads=%d)", count, threads)
     return count
-
-
-def launches_processes(device: DeviceConfig, num_nodes: int = 1) -> bool:
-    """Whether the device settings run several training processes (DDP ranks)."""
-    indices = device.devices if isinstance(device.devices, list) else None
-    several = len(indices) > 1 if indices is not None else str(device.devices) not in ("1", "0")
-    return device.strategy.startswith("ddp") or num_nodes > 1 or several
-
-
-def check_process_layout(config: TrainConfig, multirun: bool) -> None:
-    """Refuse, in one line, the DDP runs townlet does not support (before any process starts).
-
-    A multirun's jobs share the launching process (or a launcher's workers), which DDP's own
-    launcher cannot re-run; DDP's ranks collect their own towns, so it needs live rollouts and
-    PPO's reduced telemetry.
-    """
-    if not launches_processes(config.device, config.trainer.num_nodes):
-        return
-    device = f"device={config.device.name}"
-    if multirun:
-        raise ConfigError(
-            f"{device} inside a multirun (-m) — DDP launches its own processes: run it as a "
-            "single job, and sweep with device=cpu or device=gpu"
-        )
-    data = type(config.data).__name__.removesuffix("DataConfig").lower()
-    if config.strategy.name != "ppo" or not isinstance(config.data, RolloutDataConfig):
-        raise ConfigError(
-            f"{device} with strategy={config.strategy.name} data={data} — DDP runs "
-            "strategy=ppo on data=rollout (every rank collects its own towns)"
-        )

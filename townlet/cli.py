@@ -8,18 +8,21 @@ and exits with its code. ``HYDRA_FULL_ERROR=1`` restores the tracebacks. Every e
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import signal
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
 import yaml
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from townlet.errors import TownletError, yaml_error_line
 from townlet.run_folder import register_resolvers, release_folders
@@ -30,6 +33,8 @@ T = TypeVar("T")
 LIGHTNING_HINT_LOGGER = "lightning.pytorch.utilities.rank_zero"
 # alembic (optuna's storage migrations) logs one INFO line per plugin it sets up on import.
 ALEMBIC_LOGGER = "alembic"
+# The key of an override Hydra could not apply: "Could not override 'trainer.max_epoch'."
+_OVERRIDE_KEY = re.compile(r"Could not override '([^']+)'")
 
 
 class _DropTips(logging.Filter):
@@ -81,15 +86,52 @@ def report_errors(task: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def close_match(word: str, known: Iterable[object]) -> str | None:
+    """The known name closest to a misspelt ``word``, or None when none is close."""
+    matches = difflib.get_close_matches(word, [str(name) for name in known], n=1)
+    return matches[0] if matches else None
+
+
+def _unknown_key_line(err: Exception) -> str | None:
+    """``<key> — unknown key; did you mean <key>?`` for an override of a key not in the config.
+
+    OmegaConf's error (the cause) knows the first unknown part of the key (``full_key``) and the
+    node it is missing from (``parent_node``), whose keys are the candidates. The rest of the
+    override's key follows the suggestion unchanged: ``traner.max_epochs`` -> trainer.max_epochs.
+    None when the error is another one or no known key is close: the caller keeps Hydra's words.
+    """
+    cause = err.__cause__
+    if not isinstance(cause, ConfigKeyError | ConfigAttributeError):
+        return None
+    unknown = str(cause.full_key or "")
+    parent = cause.parent_node
+    if not unknown or not isinstance(parent, DictConfig):
+        return None
+    override = _OVERRIDE_KEY.search(str(err))  # only overrides: not interpolations, deletions
+    if override is None or not override.group(1).startswith(unknown):
+        return None
+    typed = override.group(1)
+    head, _, last = unknown.rpartition(".")
+    guess = close_match(last, parent.keys())
+    if guess is None:
+        return None
+    suggestion = ".".join(part for part in (head, guess) if part) + typed[len(unknown) :]
+    return f"config error: {typed} — unknown key; did you mean {suggestion}?"
+
+
 def hydra_error_line(err: Exception) -> str:
-    """One line for a composition error: which override, and what was expected."""
+    """One line for a composition error: which override, what was expected, the likely fix."""
     if isinstance(err, yaml.YAMLError):  # a group file that does not parse (Hydra re-raises it)
         return yaml_error_line(err)
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = str(err.missing_cfg_file).rpartition("/")
-        options = ", ".join(sorted(err.options or []))
-        expected = f"expected one of: {options}" if options else "no such option"
-        return f"config error: {group}={option} — unknown option ({expected})"
+        options = sorted(err.options or [])
+        guess = close_match(option, options)
+        hint = f"; did you mean {group}={guess}?" if guess else ""
+        expected = f"expected one of: {', '.join(options)}" if options else "no such option"
+        return f"config error: {group}={option} — unknown option{hint} ({expected})"
+    if (line := _unknown_key_line(err)) is not None:
+        return line
     cause = err.__cause__
     message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if cause is not None and str(cause).strip():

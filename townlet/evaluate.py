@@ -1,13 +1,16 @@
 """``python -m townlet.evaluate``: score a policy by whole episodes against the charter (§13).
 
     python -m townlet.evaluate [policy=scripted|chat|never_work|wait|random|ckpt:PATH] \\
-        [scenario=town] [evaluate.towns=16] [evaluate.seed=1000003] [evaluate.greedy=false]
+        [scenario=town] [evaluate.towns=16] [evaluate.seed=1000003] [evaluate.greedy=false] \\
+        [evaluate.render=false]
 
 Plays one whole episode in each town (town i seeded ``seed + i``) with the policy, writes
 ``evaluation.json`` into the Hydra run folder (the §13 KPIs, ``episode_return``,
 ``episode_length``, ``days``, ``agent_days``, ``chats_per_agent_day``, the charter targets met,
 the references' summaries and a per-agent breakdown) and prints a table comparing the policy
 with the scripted and random references on the same seeds, then the charter targets it meets.
+With ``evaluate.render=true`` town 0 of the policy's episodes is traced and drawn into the
+same folder: ``timeline.png`` and ``town.gif`` (:mod:`townlet.render`); the scores are the same.
 Bad input is one ``config error:`` line and exit code 2. torch is imported only for ``ckpt:``.
 """
 
@@ -31,7 +34,7 @@ from townlet.config.models import Section
 from townlet.config.validate import format_validation_error
 from townlet.errors import ConfigError
 from townlet.policy.action_source import CKPT_PREFIX
-from townlet.policy.episodes import EpisodeReport, play_episodes
+from townlet.policy.episodes import EpisodeReport, TickObserver, play_episodes
 from townlet.policy.probes import PROBE_NAMES, make_probe
 from townlet.policy.scorecard import format_table, targets_line, targets_met
 from townlet.sim import Scenario
@@ -49,6 +52,9 @@ class EvaluateConfig(Section):
     towns: int = Field(16, ge=1, description="towns played, one whole episode each")
     seed: int = Field(1_000_003, ge=0, description="town i is seeded seed + i; sampling too")
     greedy: bool = Field(False, description="ckpt policies take their most likely legal action")
+    render: bool = Field(
+        False, description="draw town 0 into timeline.png and town.gif in the run folder"
+    )
 
     @property
     def checkpoint(self) -> Path | None:
@@ -84,16 +90,22 @@ def validate_evaluate_config(config: dict[str, Any]) -> EvaluateConfig:
 
 
 def play_policy(
-    config: EvaluateConfig, scenario: Scenario, name: str, threads: int = 1
+    config: EvaluateConfig,
+    scenario: Scenario,
+    name: str,
+    threads: int = 1,
+    observer: TickObserver | None = None,
 ) -> tuple[EpisodeReport, str]:
     """The policy's episodes and the label it is reported under (a checkpoint's full path).
 
     Only a checkpoint policy imports torch, pinned to ``threads`` (device.torch_threads).
+    ``observer`` (e.g. the render trace) is shown every tick.
     """
     path = config.checkpoint
     if path is None:
         probe = make_probe(config.policy)
-        return play_episodes(scenario, probe, config.towns, config.seed), config.policy
+        report = play_episodes(scenario, probe, config.towns, config.seed, observer)
+        return report, config.policy
     from townlet.accelerators import apply_torch_threads
     from townlet.policy.evaluate import play_checkpoint
 
@@ -106,6 +118,7 @@ def play_policy(
         seed=config.seed,
         greedy=config.greedy,
         field=f"policy={CKPT_PREFIX}",
+        observer=observer,
     )
     return report, f"{CKPT_PREFIX}{path.resolve()}"
 
@@ -114,7 +127,14 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Validate, play, write ``evaluation.json``, print the comparison; returns the result."""
     raw, name, scenario = plain_app_config(cfg)
     config = validate_evaluate_config(raw)
-    report, label = play_policy(config, scenario, name, validate_process_threads(raw))
+    recorder = None
+    if config.render:
+        from townlet.render.trace import TraceRecorder
+
+        # A checkpoint's path can be long: the picture titles keep its end.
+        shown = config.policy if len(config.policy) <= 60 else "…" + config.policy[-59:]
+        recorder = TraceRecorder(town=0, scenario=name, policy=shown)
+    report, label = play_policy(config, scenario, name, validate_process_threads(raw), recorder)
     summary = report.summary()
     references = {
         reference: play_episodes(
@@ -139,18 +159,24 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     log.info("wrote %s", folder / RESULT_FILE)
+    if recorder is not None:
+        from townlet.render import write_pictures
+
+        for path in write_pictures(recorder.trace(), folder).values():
+            log.info("wrote %s", path)
     print(format_table({config.policy: summary, **references}))
     print(targets_line(config.policy, summary))
     return result
 
 
 def policy_override(args: list[str]) -> list[str]:
-    """``policy=X`` becomes ``evaluate.policy=X``.
+    """``policy=X`` becomes ``evaluate.policy=X`` (and the shorthand ``render=X``,
+    ``evaluate.render=X``).
 
     ``conf/policy/`` is training's network-shape group, so Hydra would read ``policy=X`` as a
     choice of that group (and fail, as evaluate's defaults do not use it).
     """
-    return [f"evaluate.{arg}" if arg.startswith("policy=") else arg for arg in args]
+    return [f"evaluate.{arg}" if arg.startswith(("policy=", "render=")) else arg for arg in args]
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")

@@ -2,63 +2,81 @@
 
 The whole run reads top to bottom here. Hydra composes ``conf/train.yaml`` with the command line
 (Python callers compose with :func:`townlet.compose.compose_train_config`), :func:`train`
-validates it into pydantic models and hands it to the strategy's recipe: :func:`train_ppo` is
-the checklist of a PPO run, :func:`train_bc` and :func:`train_anneal` are BC's and anneal's.
-The recipes only order the steps; :mod:`townlet.strategies.builders` builds every piece.
+validates it into pydantic models and hands it to the strategy's recipe in
+:mod:`townlet.recipes` (:func:`~townlet.recipes.train_ppo`, ``train_bc``, ``train_anneal``).
 
 Bad input never reaches Lightning: the config is validated first and the data is scanned before
 the trainer exists, so a mistake costs one ``config error:`` line (exit 2) or one data error line
 (exit 1), never a traceback, unless ``HYDRA_FULL_ERROR=1`` asks for one.
+
+This module stays light: nothing here imports torch or Lightning at module level, so
+``--help``, ``--cfg job`` and every config error answer in about a second. The recipes (and with
+them torch and Lightning, seconds of imports) load in :func:`run_strategy`, after validation.
+Their names stay importable from here (``from townlet.train import train_ppo``), loaded lazily.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import hydra
-import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from pydantic import BaseModel
 
-from townlet.accelerators import apply_torch_threads, check_process_layout
 from townlet.atomic import atomic_write_text
 from townlet.cli import quiet_library_logs, report_errors, run_hydra_app
 from townlet.compose import CONF_DIR, resolved_config
 from townlet.config import TrainConfig, validate_train_config
-from townlet.config.models import AnnealConfig, BCConfig, PPOConfig
 from townlet.distributed import process_rank
-from townlet.dto import AnnealSummaryDTO, BCTrainingResultDTO, PPOTrainingResultDTO
-from townlet.errors import ConfigError
-from townlet.strategies.anneal import AnnealRunner
-from townlet.strategies.builders import (
-    build_bc_module,
-    build_callbacks,
-    build_datamodule,
-    build_loggers,
-    build_ppo_module,
-    build_trainer,
-)
-from townlet.strategies.experts import ExpertData
-from townlet.strategies.results import bc_result, ppo_result
+from townlet.process_layout import check_process_layout
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time __getattr__ loads them
+    from lightning import Callback
+
+    from townlet.recipes import strategy_of, timed_fit, train_anneal, train_bc, train_ppo
+
+__all__ = [
+    "RESULT_FILE",
+    "in_multirun",
+    "main",
+    "optimized_metric",
+    "run_strategy",
+    "strategy_of",
+    "timed_fit",
+    "train",
+    "train_anneal",
+    "train_bc",
+    "train_ppo",
+    "write_result",
+]
 
 log = logging.getLogger("townlet.train")
 RESULT_FILE = "result.json"
-Strategy = TypeVar("Strategy", PPOConfig, BCConfig, AnnealConfig)
-# Callbacks from Python callers (notebooks, benchmarks), added to the config's in every fit.
-ExtraCallbacks = Sequence[L.Callback]
+# The recipes' names re-exported from townlet.recipes on first use (PEP 562), so importing this
+# module does not import Lightning.
+_RECIPE_NAMES = frozenset({"train_ppo", "train_bc", "train_anneal", "timed_fit", "strategy_of"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RECIPE_NAMES:
+        return getattr(importlib.import_module("townlet.recipes"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train(cfg: DictConfig | Mapping[str, Any]) -> BaseModel:
     """One run of a composed config: validate, run its strategy's recipe, write ``result.json``."""
     config = validate_train_config(resolved_config(cfg))
     check_process_layout(config, multirun=in_multirun())
+    # The config is valid from here on: torch may load now.
+    from townlet.accelerators import apply_torch_threads
+
     apply_torch_threads(config.device.torch_threads)
     result = run_strategy(config)
     if process_rank() == 0:  # DDP: every rank returns the same result; rank 0 writes it
@@ -73,68 +91,11 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def run_strategy(config: TrainConfig, extra: ExtraCallbacks = ()) -> BaseModel:
+def run_strategy(config: TrainConfig, extra: Sequence[Callback] = ()) -> BaseModel:
     """The recipe of the strategy the config names; ``extra`` callbacks join every fit."""
-    recipes: dict[str, Callable[[TrainConfig, ExtraCallbacks], BaseModel]] = {
-        "ppo": train_ppo,
-        "bc": train_bc,
-        "anneal": train_anneal,
-    }
-    return recipes[config.strategy.name](config, extra)
+    from townlet.recipes import RECIPES  # Lightning and torch load here, after validation
 
-
-def train_ppo(config: TrainConfig, extra: ExtraCallbacks = ()) -> PPOTrainingResultDTO:
-    """The PPO checklist: seed, build datamodule, module, callbacks, loggers and trainer, fit,
-    and return the result (telemetry, checkpoints and TensorBoard are written by the fit)."""
-    ppo = strategy_of(config, PPOConfig)
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    datamodule = build_datamodule(config)
-    module = build_ppo_module(config, ppo, datamodule)
-    callbacks = build_callbacks(config, extra)
-    loggers = build_loggers(config)
-    trainer = build_trainer(config, callbacks, loggers, datamodule)
-    seconds = timed_fit(trainer, module, datamodule, config.ckpt_path)
-    return ppo_result(config, module, datamodule, callbacks, trainer, seconds)
-
-
-def train_bc(config: TrainConfig, extra: ExtraCallbacks = ()) -> BCTrainingResultDTO:
-    """Behaviour cloning: PPO's checklist on the expert data, with a validation split."""
-    bc = strategy_of(config, BCConfig)
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    experts = ExpertData(config, bc)
-    with experts.discarded_on_config_error():  # a refused ckpt_path leaves no capture
-        datamodule = experts.datamodule()
-        module = build_bc_module(config, bc, datamodule)
-    # The same callbacks and loggers as PPO; the epochs come from the strategy.
-    callbacks, loggers = build_callbacks(config, extra), build_loggers(config)
-    trainer = build_trainer(config, callbacks, loggers, datamodule, max_epochs=bc.epochs)
-    seconds = timed_fit(trainer, module, datamodule, config.ckpt_path)
-    return bc_result(config, bc, module, datamodule, trainer, seconds)
-
-
-def train_anneal(config: TrainConfig, extra: ExtraCallbacks = ()) -> AnnealSummaryDTO:
-    """BC then PPO stages on one network, behind the guardrails; seeds once, fits per stage."""
-    anneal = strategy_of(config, AnnealConfig)
-    return AnnealRunner(config, anneal, ExpertData(config, anneal.bc), extra).run()
-
-
-def timed_fit(
-    trainer: L.Trainer, module: L.LightningModule, datamodule: Any, ckpt_path: str | None
-) -> float:
-    """``trainer.fit``, resuming from ``ckpt_path`` if given; returns the seconds it took."""
-    started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    return time.perf_counter() - started
-
-
-def strategy_of(config: TrainConfig, kind: type[Strategy]) -> Strategy:
-    """The config's strategy section, which must be of the recipe's kind."""
-    if not isinstance(config.strategy, kind):
-        wanted = kind.model_fields["name"].default
-        raise ConfigError(
-            f"strategy={config.strategy.name} — the {wanted} recipe needs strategy={wanted}"
-        )
-    return config.strategy
+    return RECIPES[config.strategy.name](config, extra)
 
 
 def write_result(path: Path, result: BaseModel) -> None:

@@ -30,7 +30,10 @@ def _cli(tmp_path: Path, *overrides: str) -> tuple[int, str, Path]:
             "config error: strategy.clip_param=1.5 — must be within [0, 1]",
         ),
         ("+strategy.clip=0.1", "config error: strategy.clip — unknown key"),
-        ("strategy.clipp=0.1", "config error: Could not override 'strategy.clipp'"),
+        (
+            "strategy.clipp=0.1",
+            "config error: strategy.clipp — unknown key; did you mean strategy.clip_param?",
+        ),
         (
             "strategy=sac",
             "config error: strategy=sac — unknown option (expected one of: anneal, bc, ppo)",

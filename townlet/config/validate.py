@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -96,13 +97,47 @@ def _clean_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int 
     return tuple(clean)
 
 
+def _sections_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[type[BaseModel]]:
+    """The section models a location's last part belongs to (the one it is, in a union's tag)."""
+    candidates: list[Any] = [model]
+    for part in loc[:-1]:
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if isinstance(part, int) or str(part).startswith("function-"):
+            continue  # a list index or a validator's name: still the same sections
+        if len(models) > 1 and (member := _union_tag_member(models, part)) is not None:
+            candidates = [member]
+            continue
+        field = next(
+            (m.model_fields[str(part)] for m in models if str(part) in m.model_fields), None
+        )
+        if field is None:
+            return []
+        candidates = list(get_args(field.annotation)) or [field.annotation]
+    return [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+
+
+def _unknown_key(error: ErrorDetails, model: type[BaseModel], key: str) -> str:
+    """An unknown key, with the section's closest field as the likely meant one."""
+    loc = tuple(error["loc"])
+    known = {
+        field.alias or name
+        for section in _sections_at(model, loc)
+        for name, field in section.model_fields.items()
+    }
+    guess = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1) if loc else []
+    if not guess:
+        return f"{key} — unknown key (not a field of this section)"
+    head = key.rpartition(".")[0]
+    return f"{key} — unknown key; did you mean {'.'.join(p for p in (head, guess[0]) if p)}?"
+
+
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     """One ``key=value — problem`` phrase for a pydantic error."""
     loc = _clean_loc(model, tuple(error["loc"]))
     key = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{key} — unknown key (not a field of this section)"
+        return _unknown_key(error, model, key)
     if kind == "missing":
         return f"{key} — is required"
     value = error.get("input")

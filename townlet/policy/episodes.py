@@ -7,13 +7,15 @@ per-agent episode return and length, and a per-agent breakdown summed over the t
 town has the same agents, so agent ids are the natural rows).
 
 The policy is anything shaped like a probe, ``(env, obs, rng) -> actions``; torch policies are
-wrapped into that shape by :mod:`townlet.policy.evaluate`.
+wrapped into that shape by :mod:`townlet.policy.evaluate`. An optional :class:`TickObserver`
+(e.g. :class:`townlet.render.trace.TraceRecorder`) sees the env before the first tick and after
+every tick; it only reads, so the report is the same with or without one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +25,19 @@ from townlet.sim.constants import CHAT, KPI_COUNTERS, KPI_EVENT_KEYS
 from townlet.sim.kpi import kpi_metrics
 
 CHAT_EVENT_KEYS = ("chat_success_events", "chat_failure_events")  # one per speaker per chat
+
+
+class TickObserver(Protocol):
+    """Reads the towns while :func:`play_episodes` steps them (defined here, so ``policy/``
+    need not import whoever implements it)."""
+
+    def start(self, env: TownVecEnv) -> None:
+        """Called once after the reset, before the first tick."""
+
+    def after_step(
+        self, env: TownVecEnv, actions: np.ndarray, terminated: np.ndarray, info: dict[str, Any]
+    ) -> None:
+        """Called after every tick with the [T, A] actions taken and terminations."""
 
 
 @dataclass
@@ -78,10 +93,17 @@ class EpisodeReport:
         return {**self.summary(), "agents": self.per_agent()}
 
 
-def play_episodes(scenario: Scenario, policy: Probe, towns: int, seed: int) -> EpisodeReport:
+def play_episodes(
+    scenario: Scenario,
+    policy: Probe,
+    towns: int,
+    seed: int,
+    observer: TickObserver | None = None,
+) -> EpisodeReport:
     """One whole episode in each of ``towns`` towns (town i seeded ``seed + i``) with ``policy``.
 
     The probe's numpy generator is seeded with ``seed`` too, so a run is reproducible.
+    ``observer`` (optional) is shown the env before the first tick and after each one.
     """
     env = TownVecEnv(scenario, num_towns=towns, seed=seed, auto_reset=False)
     obs = env.reset(seed)
@@ -92,9 +114,13 @@ def play_episodes(scenario: Scenario, policy: Probe, towns: int, seed: int) -> E
     chat_actions = np.zeros(shape, np.int64)
     kpi_days = np.zeros((*shape, len(KPI_COUNTERS)), np.float64)
     events = dict.fromkeys((*KPI_EVENT_KEYS, *CHAT_EVENT_KEYS), 0.0)
+    if observer is not None:
+        observer.start(env)
     for _ in range(env.scenario.ticks):
         actions = np.asarray(policy(env, obs, rng), dtype=np.int64)
-        obs, rewards, _, _, info = env.step(actions)
+        obs, rewards, terminated, _, info = env.step(actions)
+        if observer is not None:
+            observer.after_step(env, actions, terminated, info)
         active = info["active"]
         returns += np.where(active, rewards, 0.0)
         lengths += active

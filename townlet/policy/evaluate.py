@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from townlet.policy.action_source import Obs
 from townlet.policy.checkpoint import load_checkpoint_policy
 from townlet.policy.distribution import act, flat_observations
-from townlet.policy.episodes import EpisodeReport, play_episodes
+from townlet.policy.episodes import EpisodeReport, TickObserver, play_episodes
 from townlet.sim import NUM_ACTIONS, Scenario, TownVecEnv
 
 
@@ -84,15 +84,17 @@ def play_checkpoint(
     seed: int,
     greedy: bool,
     field: str,
+    observer: TickObserver | None = None,
 ) -> EpisodeReport:
     """Whole episodes with a checkpoint's policy (on the CPU).
 
     ``field`` is the override that named the checkpoint, for the one-line errors of
-    :func:`load_checkpoint_policy`.
+    :func:`load_checkpoint_policy`; ``observer`` is handed to :func:`play_episodes`.
     """
     shape_check = TownVecEnv(scenario, num_towns=1, seed=seed)
     network = load_checkpoint_policy(path, shape_check, scenario_name, field=field)
     # One forward pass covers only towns x agents rows: intra-op threads cost more to
     # synchronise than they save (several times slower per tick on a busy machine).
     with torch_threads(1):
-        return play_episodes(scenario, NetworkProbe(network, seed, greedy), towns, seed)
+        probe = NetworkProbe(network, seed, greedy)
+        return play_episodes(scenario, probe, towns, seed, observer)
