@@ -27,27 +27,28 @@ def probes(folder: Path, when: str) -> dict[tuple[int, int], dict[str, Any]]:
     return {(record["rank"], record["epoch"]): record for record in records}
 
 
-def ddp_run(run: Path, probe: Path, *extra: str) -> None:
+def ddp_run(run: Path, probe: Path, *extra: str) -> str:
+    """A ddp_sim run (with its console: rank 1 shares rank 0's stdout); returns the stdout."""
     result = run_cli(
         [
             "device=ddp_sim",
             f"hydra.run.dir={run}",
             PROBE,
             f"+callbacks.rank_probe.folder={probe}",
-            "trainer.enable_progress_bar=false",
             *extra,
         ],
         cwd=run.parent,
         timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
 def two_epochs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("ddp")
     run, probe = root / "run", root / "probe"
-    ddp_run(run, probe, "trainer.max_epochs=2")
+    (root / "stdout.txt").write_text(ddp_run(run, probe, "trainer.max_epochs=2"))
     return run, probe
 
 
@@ -129,6 +130,16 @@ def test_torchrun_starts_the_ranks(tmp_path: Path) -> None:
     assert record["transitions"] == 2 * 128 * 3  # both ranks' rollout: 128 ticks x 3 agents
     assert (run / ".hydra" / "config.yaml").is_file()  # written once, by rank 0
     assert not (run / "run.lock").exists()
+
+
+def test_the_console_prints_once_per_epoch_from_rank_zero(two_epochs: tuple[Path, Path]) -> None:
+    run, _ = two_epochs
+    stdout = (run.parent / "stdout.txt").read_text()
+    records = read_records(run / "telemetry.ndjson")
+    for record in records:
+        epoch = int(record["epoch"])
+        (line,) = [ln for ln in stdout.splitlines() if f"[ppo] epoch {epoch} " in ln]
+        assert f"agent_steps={int(record['agent_steps'])} " in line  # both ranks' steps
 
 
 def test_every_rank_pins_torch_threads(two_epochs: tuple[Path, Path]) -> None:

@@ -104,6 +104,19 @@ class TelemetryCallbackConfig(BaseModel):
     max_log_entries: int = Field(0, ge=0, description="rotate after this many lines; 0 = never")
 
 
+class EvaluateCallbackConfig(BaseModel):
+    """The evaluation callback's options (townlet.render.eval_callback; DESIGN §13)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    target: str = Field(alias="_target_", description="the callback class")
+    every_n_epochs: int = Field(0, ge=0, description="play after every n-th epoch; 0 = off")
+    towns: int = Field(1, ge=1, description="towns played, one whole episode each")
+    seed: int = Field(1_000_003, ge=0, description="town i is seeded seed + i; sampling too")
+    greedy: bool = Field(False, description="most likely legal action instead of sampling")
+    timeline: bool = Field(True, description="add town 0's timeline image to TensorBoard")
+
+
 class CallbacksConfig(BaseModel):
     """Lightning callbacks by name; extra entries are any ``_target_`` callback."""
 
@@ -116,6 +129,9 @@ class CallbacksConfig(BaseModel):
         None, description="writes checkpoints/; null = no checkpoints"
     )
     progress_bar: TargetSpec | None = Field(None, description="Lightning's progress bar")
+    evaluate: EvaluateCallbackConfig | None = Field(
+        None, description="whole-episode KPIs and a timeline image while training; null = off"
+    )
 
     @model_validator(mode="after")
     def _extras_are_targets(self) -> CallbacksConfig:
