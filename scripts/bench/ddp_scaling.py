@@ -35,6 +35,12 @@ QUIET = (
 )
 
 
+def repo_env() -> dict[str, str]:
+    """This environment with the repo first on PYTHONPATH (keeping what is already there)."""
+    paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_fps(device: str, experiment: str, epochs: int, threads: int, folder: Path) -> list[float]:
     """Train through the CLI; the telemetry fps of every epoch after the first."""
     command = [
@@ -48,8 +54,7 @@ def run_fps(device: str, experiment: str, epochs: int, threads: int, folder: Pat
         f"hydra.run.dir={folder}",
         *QUIET,
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=repo_env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{device} run failed ({done.returncode}): {done.stderr[-2000:]}")
     records = [json.loads(line) for line in (folder / "telemetry.ndjson").open()]
@@ -94,7 +99,7 @@ def main() -> None:
         print("\nwhere one epoch of the 1-process run goes (scripts/bench/epoch_profile.py):")
         profile = [sys.executable, str(REPO / "scripts/bench/epoch_profile.py")]
         profile += ["--epochs", "3", "--threads", str(args.threads)]
-        subprocess.run(profile, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        subprocess.run(profile, check=True, env=repo_env())
 
 
 if __name__ == "__main__":
