@@ -23,6 +23,53 @@ from townlet.policy.distribution import OBS_KEYS, act, flat_observations
 from townlet.sim import EVENT_KEYS, TownVecEnv
 
 EPISODE_WINDOW = 100  # like SB3's ep_info_buffer: episode stats over the last 100 episodes
+BATCH_KEYS = (*OBS_KEYS, "actions", "old_log_probs", "value_preds", "rewards", "dones", "valid")
+
+
+class RolloutSteps:
+    """The per-tick [rows, ...] tensors of one collection, stacked into [rows, ticks, ...].
+
+    Each observation is kept as the env returned it (no copy) until the one stack at the end,
+    whose output is written in order; per-tick writes into a [rows, ticks, ...] buffer would
+    scatter over every page of it on every tick, which measured slower.
+    """
+
+    def __init__(self, rows: int, ticks: int) -> None:
+        self.rows = rows
+        self.steps: dict[str, list[Tensor]] = {key: [] for key in BATCH_KEYS}
+        # Zero except on the ticks where some agent was truncated (see module docstring).
+        self.truncation_values = torch.zeros((rows, ticks))
+
+    def add(self, key: str, value: Tensor) -> None:
+        self.steps[key].append(value)
+
+    def add_env_step(self, rewards: np.ndarray, done: np.ndarray, active: np.ndarray) -> None:
+        """What the env returned for one tick: rewards, dones and who was active."""
+        self.steps["rewards"].append(torch.from_numpy(rewards.reshape(self.rows)))
+        self.steps["dones"].append(torch.from_numpy(done.reshape(self.rows)))
+        self.steps["valid"].append(torch.from_numpy(active.reshape(self.rows)))
+
+    def tensors(self) -> dict[str, Tensor]:
+        """[ticks, rows, ...] -> [rows, ticks, ...]: one row per agent, like a replay sample."""
+        batch = {
+            key: _stack_observations(values) if key in OBS_KEYS else torch.stack(values, dim=1)
+            for key, values in self.steps.items()
+        }
+        batch["truncation_values"] = self.truncation_values
+        return batch
+
+
+def _stack_observations(values: list[Tensor]) -> Tensor:
+    """``torch.stack(values, dim=1)`` of one observation's CPU tensors, into NumPy's memory.
+
+    The maps of a rollout fill tens of MB, new every epoch: touching fresh memory page by page
+    costs more than the copy itself. NumPy asks Linux for transparent huge pages on allocations
+    that large (``madvise``), which halves the stack; torch's allocator does not.
+    """
+    first = values[0]
+    shape = (first.shape[0], len(values), *first.shape[1:])
+    out = torch.from_numpy(np.empty(shape, dtype=first.numpy().dtype))
+    return torch.stack(values, dim=1, out=out)
 
 
 class RolloutCollector:
@@ -43,53 +90,38 @@ class RolloutCollector:
     def collect(self, policy: torch.nn.Module, ticks: int, device: torch.device) -> dict[str, Any]:
         """``ticks`` steps of every town; returns the batch (CPU tensors) and ``metrics``."""
         env = self.env
-        rows = env.num_towns * env.num_agents
-        steps: dict[str, list[Tensor]] = {
-            k: []
-            for k in (
-                "map",
-                "features",
-                "action_mask",
-                "actions",
-                "old_log_probs",
-                "value_preds",
-                "rewards",
-                "dones",
-                "valid",
-                "truncation_values",
-            )
-        }
-        events = dict.fromkeys(EVENT_KEYS, 0.0)
-        for _ in range(ticks):
+        steps = RolloutSteps(env.num_towns * env.num_agents, ticks)
+        events = np.zeros(len(EVENT_KEYS))
+        for tick in range(ticks):
             obs = flat_observations(self.obs, device)
             actions, log_probs, values = act(policy, obs, self.sampler)
+            actions = actions.cpu()
             for key in OBS_KEYS:
-                steps[key].append(obs[key].cpu())
-            steps["actions"].append(actions.cpu())
-            steps["old_log_probs"].append(log_probs.cpu())
-            steps["value_preds"].append(values.cpu())
+                steps.add(key, obs[key].cpu())
+            steps.add("actions", actions)
+            steps.add("old_log_probs", log_probs.cpu())
+            steps.add("value_preds", values.cpu())
             self.obs, rewards, terminated, truncated, info = env.step(
-                actions.cpu().numpy().reshape(env.num_towns, env.num_agents)
+                actions.numpy().reshape(env.num_towns, env.num_agents)
             )
-            steps["rewards"].append(torch.from_numpy(rewards.reshape(rows)))
-            steps["dones"].append(torch.from_numpy((terminated | truncated).reshape(rows)))
-            steps["valid"].append(torch.from_numpy(info["active"].reshape(rows)))
-            steps["truncation_values"].append(
-                self._truncation_values(policy, truncated, info, device)
-            )
-            for key in EVENT_KEYS:
-                events[key] += float(info["events"][key].sum())
-            self._track_episodes(rewards, terminated | truncated, info["active"])
+            done = terminated | truncated
+            steps.add_env_step(rewards, done, info["active"])
+            if truncated.any():
+                steps.truncation_values[:, tick] = self._truncation_values(
+                    policy, truncated, info, device
+                )
+            # Per-town counts of the tick, each row summed like one np.sum per key.
+            events += np.stack([info["events"][key] for key in EVENT_KEYS]).sum(axis=1)
+            self._track_episodes(rewards, done, info["active"])
         _, _, last_values = act(policy, flat_observations(self.obs, device), self.sampler)
-        steps["value_preds"].append(last_values.cpu())
-        # [ticks, rows, ...] -> [rows, ticks, ...]: one row per agent, like a replay sample.
-        batch: dict[str, Any] = {k: torch.stack(v, dim=1) for k, v in steps.items()}
-        events["chat_quality_mean"] = (
-            events["chat_quality_sum"] / events["chat_success_events"]
-            if events["chat_success_events"] > 0
+        steps.add("value_preds", last_values.cpu())
+        totals = dict(zip(EVENT_KEYS, events.tolist(), strict=True))
+        totals["chat_quality_mean"] = (
+            totals["chat_quality_sum"] / totals["chat_success_events"]
+            if totals["chat_success_events"] > 0
             else 0.0
         )
-        return {"batch": batch, "events": events}
+        return {"batch": steps.tensors(), "events": totals}
 
     def _truncation_values(
         self,
@@ -98,9 +130,8 @@ class RolloutCollector:
         info: dict[str, Any],
         device: torch.device,
     ) -> Tensor:
+        """[rows] V(final observation) of the truncated agents, 0 for the others."""
         values = torch.zeros(truncated.size)
-        if not truncated.any():
-            return values
         final = flat_observations(info["final_observation"], device)
         flat = torch.from_numpy(truncated.reshape(-1))
         index = flat.nonzero().squeeze(-1)

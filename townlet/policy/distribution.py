@@ -37,7 +37,8 @@ def act(
     """
     logits, values = network(obs["map"], obs["features"], obs["action_mask"])
     uniform = torch.rand(logits.shape, generator=generator).to(logits.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
+    # -log(-log(u)) in place on the fresh noise tensor: the same ops in the same order.
+    gumbel = uniform.clamp_min_(1e-20).log_().neg_().log_().neg_()
     actions = torch.argmax(logits + gumbel, dim=-1)
     log_probs = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
     return actions, log_probs, values
