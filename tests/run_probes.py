@@ -62,10 +62,12 @@ class RankProbe(L.Callback):
 
 
 class ThreadsProbe(L.Callback):
-    """Writes ``torch.get_num_threads()`` as the fit starts, to ``path``."""
+    """Writes ``torch.get_num_threads()`` as the fit starts, to ``folder/threads_rank<r>.txt``."""
 
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.path.write_text(str(torch.get_num_threads()))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"threads_rank{trainer.global_rank}.txt"
+        path.write_text(str(torch.get_num_threads()))

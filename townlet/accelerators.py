@@ -7,6 +7,7 @@ layout check of the same settings is :mod:`townlet.process_layout`.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import torch
@@ -61,9 +62,12 @@ def apply_torch_threads(threads: int) -> int:
     Every process calls this: training, each DDP rank and launcher worker, capture and
     evaluate. Small networks and per-tick forwards gain little from more threads, and lose badly
     when threads wait on cores that other processes hold (DESIGN §5, docs/scaling.md).
+    ``OMP_NUM_THREADS`` is set too: Lightning's DDP launcher otherwise re-pins every rank to
+    cores / ranks when it starts, after this, and the ranks it starts inherit the variable.
     """
     if threads > 0:
         torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     count = torch.get_num_threads()
     log.info("torch threads: %d per process (device.torch_threads=%d)", count, threads)
     return count

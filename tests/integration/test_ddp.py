@@ -48,7 +48,13 @@ def ddp_run(run: Path, probe: Path, *extra: str) -> str:
 def two_epochs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("ddp")
     run, probe = root / "run", root / "probe"
-    (root / "stdout.txt").write_text(ddp_run(run, probe, "trainer.max_epochs=2"))
+    # Two threads per rank: not what Lightning's launcher would pick here (cores / ranks = 1).
+    threads = [
+        "device.torch_threads=2",
+        "+callbacks.threads._target_=tests.run_probes.ThreadsProbe",
+        f"+callbacks.threads.folder={probe}",
+    ]
+    (root / "stdout.txt").write_text(ddp_run(run, probe, "trainer.max_epochs=2", *threads))
     return run, probe
 
 
@@ -143,9 +149,12 @@ def test_the_console_prints_once_per_epoch_from_rank_zero(two_epochs: tuple[Path
 
 
 def test_every_rank_pins_torch_threads(two_epochs: tuple[Path, Path]) -> None:
-    run, _ = two_epochs
+    run, probe = two_epochs
     for log in ("train.log", "train_ddp_process_1.log"):  # rank 0's and rank 1's
-        assert "torch threads: 1 per process (device.torch_threads=1)" in (run / log).read_text()
+        assert "torch threads: 2 per process (device.torch_threads=2)" in (run / log).read_text()
+    # ... and still in force once Lightning's launcher has started the ranks.
+    for rank in (0, 1):
+        assert (probe / f"threads_rank{rank}.txt").read_text() == "2"
     assert not (run / "train_ddp_process_1.log").read_text().count("result written")
 
 

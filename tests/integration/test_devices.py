@@ -63,14 +63,14 @@ def test_torch_threads_reach_the_training_process(
     run_training: Callable[..., Path], tmp_path: Path, threads: int
 ) -> None:
     torch.set_num_threads(3)  # something else than either setting
-    seen = tmp_path / "threads.txt"
     run_training(
         "trainer.max_epochs=1",
         f"device.torch_threads={threads}",
         "+callbacks.threads._target_=tests.run_probes.ThreadsProbe",
-        f"+callbacks.threads.path={seen}",
+        f"+callbacks.threads.folder={tmp_path}",
     )
-    assert seen.read_text() == str(threads)  # as the fit started, inside the trainer
+    # As the fit started, inside the trainer.
+    assert (tmp_path / "threads_rank0.txt").read_text() == str(threads)
 
 
 @pytest.mark.usefixtures("restore_torch_threads")
