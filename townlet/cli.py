@@ -8,14 +8,13 @@ and exits with its code. ``HYDRA_FULL_ERROR=1`` restores the tracebacks. Every e
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -24,7 +23,7 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from townlet.errors import TownletError, yaml_error_line
+from townlet.errors import TownletError, close_match, yaml_error_line
 from townlet.run_folder import register_resolvers, release_folders
 
 T = TypeVar("T")
@@ -84,12 +83,6 @@ def report_errors(task: Callable[..., T]) -> Callable[..., T]:
             sys.exit(err.exit_code)
 
     return wrapper
-
-
-def close_match(word: str, known: Iterable[object]) -> str | None:
-    """The known name closest to a misspelt ``word``, or None when none is close."""
-    matches = difflib.get_close_matches(word, [str(name) for name in known], n=1)
-    return matches[0] if matches else None
 
 
 def _unknown_key_line(err: Exception) -> str | None:

@@ -1,10 +1,14 @@
 """The TownletError family: one-line messages that entry points print without a traceback.
 
 Also the one-line wording of a YAML file that does not parse, shared by the scenario loader and
-the Hydra entry points (a group file such as ``conf/scenario/<name>.yaml``).
+the Hydra entry points (a group file such as ``conf/scenario/<name>.yaml``), and the closest
+known name for a misspelt one, shared by the Hydra errors and the config validators.
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 
 class TownletError(Exception):
@@ -63,3 +67,10 @@ def yaml_error_line(err: Exception) -> str:
     """The ``config error:`` line for a config file that does not parse, naming the file."""
     where = yaml_file_of(err)
     return str(ConfigError(f"{where}: {yaml_problem(err)}" if where else yaml_problem(err)))
+
+
+def close_match(word: str, known: Iterable[object]) -> str | None:
+    """The known name closest to a misspelt ``word``, or None when none is close (``did you
+    mean …?`` in config errors)."""
+    matches = difflib.get_close_matches(word, [str(name) for name in known], n=1)
+    return matches[0] if matches else None

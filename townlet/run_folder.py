@@ -180,3 +180,11 @@ class RunFolderCallback(Callback):
             # exiting here is the only way to stop before it writes there.
             print(err, file=sys.stderr)
             sys.exit(err.exit_code)
+
+
+def in_multirun() -> bool:
+    """Whether this process runs a job of a Hydra multirun (``-m``, any launcher)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

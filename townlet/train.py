@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 from pydantic import BaseModel
 
@@ -36,6 +34,7 @@ from townlet.compose import CONF_DIR, resolved_config
 from townlet.config import TrainConfig, validate_train_config
 from townlet.distributed import process_rank
 from townlet.process_layout import check_process_layout
+from townlet.run_folder import in_multirun
 
 if TYPE_CHECKING:  # the real names for type checkers; at run time __getattr__ loads them
     from lightning import Callback
@@ -44,7 +43,6 @@ if TYPE_CHECKING:  # the real names for type checkers; at run time __getattr__ l
 
 __all__ = [
     "RESULT_FILE",
-    "in_multirun",
     "main",
     "optimized_metric",
     "run_strategy",
@@ -84,11 +82,6 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> BaseModel:
         write_result(path, result)
         log.info("result written to %s", path)
     return result
-
-
-def in_multirun() -> bool:
-    """Whether this run is a job of a Hydra multirun (``-m``)."""
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def run_strategy(config: TrainConfig, extra: Sequence[Callback] = ()) -> BaseModel:

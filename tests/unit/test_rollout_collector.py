@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from townlet.data.rollout_collector import RolloutCollector
+from townlet.data.rollout_collector import RolloutCollector, episode_statistics
 from townlet.policy.conflict_aware import ConflictAwarePolicy
 from townlet.sim import EVENT_KEYS, TownVecEnv, load_scenario, scenario_path
 from townlet.sim.scenario_loader import scenario_from_dict
@@ -56,7 +56,7 @@ def test_truncation_bootstraps_from_final_value_and_resets() -> None:
     assert float(bootstrap[:, [0, 1, 2, 3, 5, 6, 7]].abs().sum()) == 0.0
     # The value of the final observation, not of the reset one that follows it.
     assert not torch.allclose(bootstrap[:, 4], batch["value_preds"][:, 5])
-    metrics = collector.episode_metrics()
+    metrics = episode_statistics(collector.finished_returns, collector.finished_lengths)
     assert metrics["ep_len_mean"] == 5.0
 
 

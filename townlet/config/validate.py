@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -13,7 +12,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from townlet.config.models import TrainConfig
-from townlet.errors import ConfigError
+from townlet.errors import ConfigError, close_match
 
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
@@ -124,11 +123,11 @@ def _unknown_key(error: ErrorDetails, model: type[BaseModel], key: str) -> str:
         for section in _sections_at(model, loc)
         for name, field in section.model_fields.items()
     }
-    guess = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1) if loc else []
-    if not guess:
+    guess = close_match(str(loc[-1]), sorted(known)) if loc else None
+    if guess is None:
         return f"{key} — unknown key (not a field of this section)"
     head = key.rpartition(".")[0]
-    return f"{key} — unknown key; did you mean {'.'.join(p for p in (head, guess[0]) if p)}?"
+    return f"{key} — unknown key; did you mean {'.'.join(p for p in (head, guess) if p)}?"
 
 
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from townlet.data.rollout_collector import RolloutCollector
+from townlet.data.rollout_collector import RolloutCollector, episode_statistics
 from townlet.distributed import gather_from_ranks, sum_across_ranks
 from townlet.sim import FEATURE_NAMES, NUM_ACTIONS, Scenario, TownVecEnv, scenario_from_dict
 from townlet.sim.constants import KPI_EVENT_KEYS
@@ -160,12 +159,7 @@ class RolloutDataModule(L.LightningDataModule):
         )
         returns = [value for window, _ in windows for value in window]
         lengths = [value for _, window in windows for value in window]
-        if not returns:  # like SB3: no finished episode, no episode statistics
-            return {}
-        return {
-            "ep_rew_mean": float(np.mean(returns)),
-            "ep_len_mean": float(np.mean(lengths)),
-        }
+        return episode_statistics(returns, lengths)
 
     # -- checkpoint state ---------------------------------------------------------------------
     # Rank 0 writes the checkpoint, so it holds every rank's towns ("ranks", in rank order) and

@@ -13,6 +13,7 @@ the same layout as replay samples, plus two keys replay never has:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,13 @@ from townlet.sim import EVENT_KEYS, TownVecEnv
 
 EPISODE_WINDOW = 100  # like SB3's ep_info_buffer: episode stats over the last 100 episodes
 BATCH_KEYS = (*OBS_KEYS, "actions", "old_log_probs", "value_preds", "rewards", "dones", "valid")
+
+
+def episode_statistics(returns: Sequence[float], lengths: Sequence[float]) -> dict[str, float]:
+    """ep_rew_mean / ep_len_mean of finished episodes; none at all when none finished (SB3)."""
+    if not returns:
+        return {}
+    return {"ep_rew_mean": float(np.mean(returns)), "ep_len_mean": float(np.mean(lengths))}
 
 
 class RolloutSteps:
@@ -147,14 +155,6 @@ class RolloutCollector:
             self.finished_lengths.append(int(self.episode_length[town, agent]))
         self.episode_return[done] = 0.0
         self.episode_length[done] = 0
-
-    def episode_metrics(self) -> dict[str, float]:
-        if not self.finished_returns:
-            return {}
-        return {
-            "ep_rew_mean": float(np.mean(self.finished_returns)),
-            "ep_len_mean": float(np.mean(self.finished_lengths)),
-        }
 
     # -- checkpoint state: tensors and plain values only (weights_only loading) ---------------
     def state_dict(self) -> dict[str, Any]:

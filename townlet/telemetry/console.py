@@ -27,6 +27,7 @@ import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
+from townlet.run_folder import in_multirun
 from townlet.telemetry.callback import TelemetryCallback
 
 # The per-epoch line, in this order; a key the record lacks is left out (ep_rew_mean before the
@@ -58,14 +59,6 @@ def format_value(value: Any, digits: int = 4) -> str:
     if isinstance(value, int) or (math.isfinite(value) and value.is_integer()):
         return str(int(value))
     return f"{value:.{digits}g}"
-
-
-def in_multirun() -> bool:
-    """Whether this process runs a job of a Hydra multirun (any launcher)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 class RunProgressBar(TQDMProgressBar):
